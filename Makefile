@@ -1,0 +1,57 @@
+# Developer and CI entry points. `make help` lists the targets.
+
+VENV ?= .venv
+PYTHON ?= python3
+SCALE ?= 0.02
+SEED ?= 1
+PYTEST_ARGS ?=
+BENCH_ARGS ?=
+
+PYTEST = $(VENV)/bin/pytest -p no:cacheprovider $(PYTEST_ARGS)
+STAMP = $(VENV)/.installed
+
+.PHONY: help install demo test test-sqlite test-postgres bench clean distclean
+
+help: ## list the targets
+	@echo "Targets (variables: VENV=$(VENV) PYTHON=$(PYTHON) SCALE=$(SCALE) SEED=$(SEED) PYTEST_ARGS BENCH_ARGS):"
+	@grep -E '^[a-z-]+:.*## ' $(MAKEFILE_LIST) | sed -E 's/^([a-z-]+):.*## /  \1\t/' | expand -t 18
+
+$(STAMP): pyproject.toml
+	test -x $(VENV)/bin/python || $(PYTHON) -m venv $(VENV)
+	$(VENV)/bin/python -m pip install --quiet --upgrade pip
+	$(VENV)/bin/python -m pip install --quiet -e '.[dev]'
+	touch $@
+
+install: $(STAMP) ## create the virtualenv and install the project with dev extras
+
+demo: install ## create the database, generate demo data (SCALE, SEED) and serve on 127.0.0.1:8000
+	$(VENV)/bin/caseload init
+	$(VENV)/bin/caseload generate --scale $(SCALE) --seed $(SEED) --replace
+	$(VENV)/bin/caseload serve --host 127.0.0.1 --port 8000
+
+# Both runs always happen; the target fails if either fails (including pytest's
+# exit code 5, "no tests collected").
+test: install ## run the tests on SQLite, then on a throwaway PostgreSQL (PYTEST_ARGS)
+	@rc=0; \
+	echo "=== tests on SQLite ==="; \
+	env -u CASELOAD_DATABASE_URL $(PYTEST) || rc=$$?; \
+	echo "=== tests on PostgreSQL ==="; \
+	$(VENV)/bin/python scripts/with_postgres.py -- $(PYTEST) || { s=$$?; [ $$rc -ne 0 ] || rc=$$s; }; \
+	if [ $$rc -ne 0 ]; then echo "make test: FAILED (exit $$rc)" >&2; fi; \
+	exit $$rc
+
+test-sqlite: install ## run the tests on SQLite only
+	env -u CASELOAD_DATABASE_URL $(PYTEST)
+
+test-postgres: install ## run the tests on a throwaway PostgreSQL server only
+	$(VENV)/bin/python scripts/with_postgres.py -- $(PYTEST)
+
+bench: install ## run the benchmarks (BENCH_ARGS)
+	$(VENV)/bin/python -m benchmarks.run $(BENCH_ARGS)
+
+clean: ## remove var/ and build artefacts (keeps the virtualenv)
+	rm -rf var build dist .pytest_cache .hypothesis
+	find . -path ./$(VENV) -prune -o \( -name __pycache__ -o -name '*.egg-info' \) -type d -print -exec rm -rf {} +
+
+distclean: clean ## also remove the virtualenv
+	rm -rf $(VENV)

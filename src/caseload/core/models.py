@@ -1,0 +1,43 @@
+"""The append-only, hash-chained audit log (DESIGN.md §5)."""
+
+from __future__ import annotations
+
+from django.conf import settings
+from django.db import models
+
+
+class AuditEvent(models.Model):
+    """One action or read by a user or a process.
+
+    Rows are never updated or deleted: database triggers refuse it (see migration 0002), and
+    each row's ``hash`` covers its content and the previous row's hash, so
+    ``caseload audit verify`` detects any change made behind the triggers' back.
+    """
+
+    occurred_at = models.DateTimeField()
+    actor = models.ForeignKey(
+        settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.PROTECT, db_constraint=False
+    )
+    actor_label = models.CharField(max_length=150, help_text="user name or process (e.g. 'cli:generate')")
+    action = models.CharField(max_length=80, help_text="dotted verb, e.g. 'case.read', 'docket.generated'")
+    object_type = models.CharField(max_length=80, blank=True)
+    object_id = models.CharField(max_length=64, blank=True)
+    office_id = models.IntegerField(null=True, blank=True)
+    details = models.JSONField(default=dict, blank=True)
+    prev_hash = models.CharField(max_length=64)
+    hash = models.CharField(max_length=64, unique=True)
+
+    class Meta:
+        ordering = ["id"]
+        indexes = [models.Index(fields=["object_type", "object_id"]), models.Index(fields=["action"])]
+
+    def save(self, *args, **kwargs):
+        if self.pk is not None:
+            raise PermissionError("audit events are append-only")
+        super().save(*args, **kwargs)
+
+    def delete(self, *args, **kwargs):
+        raise PermissionError("audit events are append-only")
+
+    def __str__(self) -> str:
+        return f"#{self.pk} {self.occurred_at:%Y-%m-%d %H:%M:%S} {self.actor_label} {self.action}"
