@@ -93,7 +93,7 @@ def command(func: Callable[..., Any]) -> Callable[..., Any]:
         except CaseloadError as exc:
             if fmt == Format.json:
                 print(json.dumps({"error": exc.as_dict()}))
-            stderr.print(f"[red]error[{exc.code}][/red]: {exc.message}", highlight=False)
+            print(f"error[{exc.code}]: {exc.message}", file=sys.stderr)
             raise typer.Exit(exc.exit_code) from None
 
     return wrapper

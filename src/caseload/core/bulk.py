@@ -14,6 +14,8 @@ from collections.abc import Iterable, Sequence
 
 from django.db import connection, transaction
 
+from caseload.core.errors import CaseloadError
+
 
 def quote(name: str) -> str:
     return connection.ops.quote_name(name)
@@ -69,6 +71,11 @@ class BulkLoader:
         self.restore_seconds = 0.0
 
     def __enter__(self) -> BulkLoader:
+        self._sqlite_pragmas = connection.vendor == "sqlite" and not connection.in_atomic_block
+        if self._sqlite_pragmas:
+            with connection.cursor() as cur:
+                cur.execute("PRAGMA foreign_keys = OFF")
+                cur.execute("PRAGMA synchronous = OFF")
         with transaction.atomic(), connection.cursor() as cur:
             for table in self.tables:
                 if connection.vendor == "postgresql":
@@ -104,6 +111,18 @@ class BulkLoader:
                 cur.execute(definition)
             for table, name, definition in self._foreign_keys:
                 cur.execute(f"ALTER TABLE {quote(table)} ADD CONSTRAINT {quote(name)} {definition}")
+        if connection.vendor == "sqlite":
+            with connection.cursor() as cur:
+                if self._sqlite_pragmas:
+                    cur.execute("PRAGMA foreign_keys = ON")
+                    cur.execute("PRAGMA synchronous = NORMAL")
+                if exc_type is None:
+                    for table in self.tables:
+                        cur.execute(f"PRAGMA foreign_key_check({quote(table)})")
+                        broken = cur.fetchall()
+                        if broken:
+                            raise CaseloadError("foreign_key_violation",
+                                                f"{len(broken)} rows of {table} reference missing rows, e.g. {broken[0]}")
         if exc_type is None:
             with connection.cursor() as cur:
                 cur.execute("ANALYZE")

@@ -60,7 +60,8 @@ class Person(models.Model):
     pending_criminal_charges = models.IntegerField(default=0)
     visa_fraud_finding = models.BooleanField(default=False, help_text="significant visa abuse or fraud before an agency")
     public_benefits_abuse = models.BooleanField(default=False)
-    office = models.ForeignKey("offices.FieldOffice", on_delete=models.PROTECT, help_text="office holding the person's case")
+    office = models.ForeignKey("offices.FieldOffice", on_delete=models.PROTECT, db_index=False,
+                               help_text="office holding the person's case")
 
     history = HistoricalRecords()
 
@@ -89,7 +90,7 @@ class Severity(models.TextChoices):
 
 class Conviction(models.Model):
     person = models.ForeignKey(Person, on_delete=models.CASCADE, related_name="convictions")
-    office = models.ForeignKey("offices.FieldOffice", on_delete=models.PROTECT)
+    office = models.ForeignKey("offices.FieldOffice", on_delete=models.PROTECT, db_index=False)
     convicted_on = models.DateField()
     offense_category = models.CharField(max_length=24, choices=taxonomy.choices)
     severity = models.CharField(max_length=12, choices=Severity.choices)
@@ -141,9 +142,11 @@ class Case(models.Model):
     """
 
     person = models.ForeignKey(Person, on_delete=models.PROTECT, related_name="cases")
-    office = models.ForeignKey("offices.FieldOffice", on_delete=models.PROTECT, related_name="cases")
+    # Foreign-key indexes on office and officer are covered by the composite indexes below.
+    office = models.ForeignKey("offices.FieldOffice", on_delete=models.PROTECT, related_name="cases", db_index=False)
     unit = models.CharField(max_length=24, choices=Unit.choices, default=Unit.NON_DETAINED)
-    officer = models.ForeignKey("offices.Officer", null=True, blank=True, on_delete=models.SET_NULL, related_name="cases")
+    officer = models.ForeignKey("offices.Officer", null=True, blank=True, on_delete=models.SET_NULL, related_name="cases",
+                                db_index=False)
     supervision_type = models.CharField(max_length=12, choices=SupervisionType.choices)
     stage = models.CharField(max_length=16, choices=Stage.choices)
     proceedings_started_on = models.DateField(help_text="Notice to Appear filed")
@@ -166,9 +169,8 @@ class Case(models.Model):
 
     class Meta:
         indexes = [
-            models.Index(fields=["office", "status"]),
-            models.Index(fields=["officer", "status"]),
-            models.Index(fields=["office", "id"]),
+            models.Index(fields=["office", "id"]),       # per-office counts and keyset pages
+            models.Index(fields=["officer", "status"]),  # an officer's open cases
         ]
         constraints = [
             models.CheckConstraint(
@@ -220,8 +222,8 @@ class RecordsCheck(models.TextChoices):
 
 
 class CheckIn(models.Model):
-    case = models.ForeignKey(Case, on_delete=models.CASCADE, related_name="check_ins")
-    office = models.ForeignKey("offices.FieldOffice", on_delete=models.PROTECT)
+    case = models.ForeignKey(Case, on_delete=models.CASCADE, related_name="check_ins", db_index=False)
+    office = models.ForeignKey("offices.FieldOffice", on_delete=models.PROTECT, db_index=False)
     officer = models.ForeignKey("offices.Officer", null=True, blank=True, on_delete=models.SET_NULL)
     scheduled_for = models.DateField()
     occurred_at = models.DateTimeField(null=True, blank=True)

@@ -118,27 +118,35 @@ def _office_counts(aggregates: dict, kind: str, codes: list[str]) -> np.ndarray:
 
 
 def plan(inputs: Inputs) -> list[OfficePlan]:
-    """Size each office: cases from the FOIA docket mix, officers from the staffing calibration."""
+    """Size each office: cases from the FOIA docket mix, officers from the staffing calibration.
+
+    Offices with a cited caseload (``pinned_cases_per_officer``: Washington, Atlanta) get
+    round(share / caseload) officers and exactly officers x caseload cases at full scale; the
+    remaining cases are shared among the other offices by their FOIA weights. Other offices'
+    officers follow a blend of docket and removals shares. Smaller scales shrink every office
+    in proportion (officers rounded, at least one per office).
+    """
     cal, agg = inputs.calibration, inputs.aggregates
     codes = [code for _, code in inputs.offices]
     docket = _office_counts(agg, "arrests", codes) + _office_counts(agg, "encounters", codes)
     removals = _office_counts(agg, "removals", codes)
     if docket.sum() <= 0:
         raise ValueError("the FOIA aggregate table has no arrests or encounters for these offices")
-    full_cases = _largest_remainder(cal["docket"]["open_cases"], docket)
-    cases = _largest_remainder(max(1, round(cal["docket"]["open_cases"] * inputs.scale)), docket)
-
+    total = cal["docket"]["open_cases"]
     off = cal["officers"]
     pinned = off["pinned_cases_per_officer"]
+    free = np.array([c not in pinned for c in codes])
+    full_cases = _largest_remainder(total, docket)
     full_officers = np.zeros(len(codes), dtype=np.int64)
-    free = np.ones(len(codes), dtype=bool)
     for i, code in enumerate(codes):
         if code in pinned:
             full_officers[i] = max(1, round(full_cases[i] / pinned[code]))
-            free[i] = False
+            full_cases[i] = full_officers[i] * pinned[code]
+    full_cases[free] = _largest_remainder(total - int(full_cases[~free].sum()), docket[free])
     rest = off["non_detained_total"] - int(full_officers.sum())
     blend = off["docket_weight"] * docket / docket.sum() + off["removals_weight"] * removals / max(removals.sum(), 1)
     full_officers[free] = np.maximum(1, _largest_remainder(rest, blend[free]))
+    cases = _largest_remainder(max(1, round(total * inputs.scale)), full_cases.astype(float))
     return [
         OfficePlan(i, office_id, code, int(cases[i]), max(1, round(full_officers[i] * inputs.scale)),
                    int(full_cases[i]), int(full_officers[i]))

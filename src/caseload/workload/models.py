@@ -9,10 +9,11 @@ from caseload.workload import activities
 
 
 class TimeLogEntry(models.Model):
-    officer = models.ForeignKey("offices.Officer", on_delete=models.PROTECT, related_name="time_log")
-    office = models.ForeignKey("offices.FieldOffice", on_delete=models.PROTECT)
+    # officer and office lookups use the composite indexes below
+    officer = models.ForeignKey("offices.Officer", on_delete=models.PROTECT, related_name="time_log", db_index=False)
+    office = models.ForeignKey("offices.FieldOffice", on_delete=models.PROTECT, db_index=False)
     case = models.ForeignKey("docket.Case", null=True, blank=True, on_delete=models.SET_NULL,
-                             help_text="empty for collateral duties")
+                             help_text="empty for collateral duties", db_index=False)
     activity = models.CharField(max_length=24, choices=activities.choices)
     started_at = models.DateTimeField()
     minutes = models.IntegerField()
@@ -22,6 +23,6 @@ class TimeLogEntry(models.Model):
         indexes = [
             models.Index(fields=["officer", "started_at"]),
             models.Index(fields=["office", "started_at"]),
-            models.Index(fields=["case"]),
+            models.Index(fields=["case", "started_at"]),
         ]
         constraints = [models.CheckConstraint(condition=Q(minutes__gt=0, minutes__lte=1440), name="timelog_minutes_range")]
