@@ -46,8 +46,8 @@ test-sqlite: install ## run the tests on SQLite only
 test-postgres: install ## run the tests on a throwaway PostgreSQL server only
 	$(VENV)/bin/python scripts/with_postgres.py -- $(PYTEST)
 
-bench: install ## run the benchmarks (BENCH_ARGS)
-	$(VENV)/bin/python -m benchmarks.run $(BENCH_ARGS)
+bench: install ## run the benchmarks against SQLite and a throwaway PostgreSQL (BENCH_ARGS, e.g. --scale 0.1)
+	$(VENV)/bin/python scripts/with_postgres.py -- $(VENV)/bin/python -m benchmarks.run $(BENCH_ARGS)
 
 clean: ## remove var/ and build artefacts (keeps the virtualenv)
 	rm -rf var build dist .pytest_cache .hypothesis

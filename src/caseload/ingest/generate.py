@@ -5,7 +5,6 @@ from __future__ import annotations
 import datetime as dt
 import json
 import time
-from concurrent.futures import ThreadPoolExecutor
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -135,26 +134,17 @@ def generate_docket(*, scale: object, seed: int, replace: bool = False, as_of: d
     timings = {"draw": 0.0, "insert": 0.0}
     convicted: set[int] = set()
 
-    def draw(p: synthetic.OfficePlan, factor: float) -> tuple[synthetic.OfficeBatch, dict[str, list[tuple]], float]:
-        t0 = time.perf_counter()
-        batch = synthetic.generate_office(inputs, p, factor, ids, names, weights)
-        rows = {t: bulk.rows_from_columns(batch[t], synthetic.COLUMNS[t]) for t in synthetic.TABLES}
-        return batch, rows, time.perf_counter() - t0
-
-    # One worker draws the next office while this thread writes the current one: SQLite and
-    # psycopg release the GIL while the database works, NumPy while it computes.
-    with bulk.BulkLoader(synthetic.TABLES) as loader, ThreadPoolExecutor(max_workers=1) as worker:
-        pending = worker.submit(draw, plans[0], float(factors[0]))
-        for i, p in enumerate(plans):
-            batch, rows, draw_seconds = pending.result()
-            if i + 1 < len(plans):
-                pending = worker.submit(draw, plans[i + 1], float(factors[i + 1]))
+    with bulk.BulkLoader(synthetic.TABLES) as loader:
+        for p, factor in zip(plans, factors, strict=True):
+            t0 = time.perf_counter()
+            batch = synthetic.generate_office(inputs, p, float(factor), ids, names, weights)
+            rows = {t: bulk.rows_from_columns(batch[t], synthetic.COLUMNS[t]) for t in synthetic.TABLES}
             t1 = time.perf_counter()
             with transaction.atomic():
                 for table in synthetic.TABLES:
                     bulk.insert_rows(table, synthetic.COLUMNS[table], rows[table])
+            timings["draw"] += t1 - t0
             timings["insert"] += time.perf_counter() - t1
-            timings["draw"] += draw_seconds
             _count(result, batch, convicted)
             if progress:
                 progress(p.cases, f"{p.code}: {p.cases:,} cases")

@@ -1,0 +1,236 @@
+"""Benchmarks (``make bench``): each prints its figures and its ratio to a baseline measured in
+the same run, and all results go to ``benchmarks/results/latest.json``.
+
+- generate_sqlite: ``caseload generate`` at --scale (default 1.0) into a new SQLite file:
+  wall time and peak RSS (targets ≤ 120 s, ≤ 4 GiB at scale 1.0); its insert phase against a
+  raw ``executemany`` of the same rows into the same tables (target ≤ 1.5x).
+- generate_postgres: the same into PostgreSQL (COPY), target ≤ 120 s; insert phase against a
+  raw ``COPY`` of the same rows into bare copies of the tables. Needs CASELOAD_DATABASE_URL to
+  point at PostgreSQL (``make bench`` starts a throwaway server).
+- docket_summary: ``docket summary`` on the generated SQLite docket (target ≤ 2 s at scale 1.0),
+  against the same aggregates as hand-written SQL on the raw connection.
+
+Usage: python -m benchmarks.run [--scale S] [--only NAME ...] [--keep]
+"""
+
+from __future__ import annotations
+
+import argparse
+import datetime as dt
+import json
+import os
+import platform
+import resource
+import sqlite3
+import statistics
+import subprocess
+import sys
+import tempfile
+import time
+from pathlib import Path
+
+ROOT = Path(__file__).resolve().parents[1]
+RESULTS = ROOT / "benchmarks" / "results" / "latest.json"
+SEED = 1
+AS_OF = dt.date(2026, 11, 1)
+
+
+def log(message: str) -> None:
+    print(message, file=sys.stderr, flush=True)
+
+
+def run_generation(url: str, scale: float) -> tuple[dict, float, float]:
+    """Generate in a child process; return its result, wall seconds and peak RSS in MiB."""
+    before = resource.getrusage(resource.RUSAGE_CHILDREN).ru_maxrss
+    started = time.perf_counter()
+    proc = subprocess.run([sys.executable, "-m", "benchmarks.generate_child", url, str(scale), str(SEED), AS_OF.isoformat()],
+                          cwd=ROOT, capture_output=True, text=True, check=False)
+    wall = time.perf_counter() - started
+    if proc.returncode != 0:
+        raise SystemExit(f"generation failed:\n{proc.stderr[-3000:]}")
+    peak = resource.getrusage(resource.RUSAGE_CHILDREN).ru_maxrss
+    return json.loads(proc.stdout.strip().splitlines()[-1]), wall, max(peak, before) / 1024
+
+
+def drawn_batches(scale: float):
+    """The generator's rows for (scale, SEED, AS_OF), office by office, as the service draws them."""
+    from caseload.core import bulk
+    from caseload.ingest import generate as gen
+    from caseload.ingest import synthetic
+
+    inputs = gen.build_inputs(scale=scale, seed=SEED, as_of=AS_OF)
+    plans = synthetic.plan(inputs)
+    factors = synthetic.capacity_factor(inputs, plans)
+    names = synthetic.NamePools.build(SEED)
+    ids, weights = synthetic.IdCounters(), synthetic.TrueWeights()
+    for p, f in zip(plans, factors, strict=True):
+        batch = synthetic.generate_office(inputs, p, float(f), ids, names, weights)
+        yield {t: bulk.rows_from_columns(batch[t], synthetic.COLUMNS[t]) for t in synthetic.TABLES}
+
+
+def setup_django(url: str) -> None:
+    os.environ["CASELOAD_DATABASE_URL"] = url
+    os.environ.setdefault("DJANGO_SETTINGS_MODULE", "caseload.settings")
+    import django
+
+    django.setup()
+
+
+def raw_sqlite_insert(schema_from: Path, scale: float) -> float:
+    """Seconds for plain executemany of the same rows into empty tables (no indexes, FKs off)."""
+    from caseload.ingest import synthetic
+
+    src = sqlite3.connect(schema_from)
+    ddl = dict(src.execute("SELECT name, sql FROM sqlite_master WHERE type = 'table'").fetchall())
+    parents = {t: src.execute(f'SELECT * FROM "{t}"').fetchall() for t in ("offices_fieldoffice", "countries_country")}
+    src.close()
+    with tempfile.TemporaryDirectory() as tmp:
+        con = sqlite3.connect(Path(tmp) / "raw.sqlite3", isolation_level=None)
+        con.execute("PRAGMA journal_mode = WAL")
+        con.execute("PRAGMA synchronous = OFF")
+        for table in (*parents, *synthetic.TABLES):
+            con.execute(ddl[table])
+        for table, rows in parents.items():
+            con.executemany(f'INSERT INTO "{table}" VALUES ({", ".join("?" * len(rows[0]))})', rows)
+        seconds = 0.0
+        for batch in drawn_batches(scale):
+            started = time.perf_counter()
+            con.execute("BEGIN")
+            for table in synthetic.TABLES:
+                cols = synthetic.COLUMNS[table]
+                con.executemany(f'INSERT INTO "{table}" ({", ".join(cols)}) VALUES ({", ".join("?" * len(cols))})', batch[table])
+            con.execute("COMMIT")
+            seconds += time.perf_counter() - started
+        con.close()
+    return seconds
+
+
+def raw_postgres_copy(url: str, scale: float) -> float:
+    """Seconds for plain COPY of the same rows into bare copies of the tables (columns only)."""
+    import psycopg
+
+    from caseload.ingest import synthetic
+
+    with psycopg.connect(url, autocommit=True) as con:
+        con.execute("DROP SCHEMA IF EXISTS bench_raw CASCADE")
+        con.execute("CREATE SCHEMA bench_raw")
+        for table in synthetic.TABLES:
+            con.execute(f"CREATE TABLE bench_raw.{table} (LIKE public.{table})")
+        seconds = 0.0
+        for batch in drawn_batches(scale):
+            started = time.perf_counter()
+            with con.transaction():
+                for table in synthetic.TABLES:
+                    with con.cursor().copy(f"COPY bench_raw.{table} ({', '.join(synthetic.COLUMNS[table])}) FROM STDIN") as copy:
+                        for row in batch[table]:
+                            copy.write_row(row)
+            seconds += time.perf_counter() - started
+        con.execute("DROP SCHEMA bench_raw CASCADE")
+    return seconds
+
+
+def bench_generate_sqlite(scale: float, workdir: Path) -> dict:
+    db = workdir / "bench.sqlite3"
+    log(f"generate_sqlite: scale {scale} into {db} …")
+    result, wall, rss = run_generation(f"sqlite:///{db}", scale)
+    log("generate_sqlite: raw executemany baseline …")
+    setup_django(f"sqlite:///{db}")
+    raw = raw_sqlite_insert(db, scale)
+    insert = result["timings"]["insert"]
+    return {
+        "scale": scale, "wall_seconds": round(wall, 2), "peak_rss_mib": round(rss, 1),
+        "phases": result["timings"], "rows": {k: v for k, v in result.items() if k != "timings"},
+        "baseline": "raw sqlite3 executemany of the same rows into the same tables, no indexes",
+        "baseline_seconds": round(raw, 2), "insert_seconds": insert, "ratio": round(insert / raw, 3),
+        "targets": {"wall_seconds": 120, "peak_rss_mib": 4096, "ratio": 1.5},
+    }
+
+
+def bench_generate_postgres(scale: float, url: str) -> dict:
+    if not url.startswith("postgres"):
+        return {"skipped": "CASELOAD_DATABASE_URL does not name a PostgreSQL server"}
+    log(f"generate_postgres: scale {scale} …")
+    result, wall, rss = run_generation(url, scale)
+    log("generate_postgres: raw COPY baseline …")
+    raw = raw_postgres_copy(url, scale)
+    insert = result["timings"]["insert"]
+    return {
+        "scale": scale, "wall_seconds": round(wall, 2), "peak_rss_mib": round(rss, 1), "phases": result["timings"],
+        "baseline": "raw COPY of the same rows into bare copies of the tables",
+        "baseline_seconds": round(raw, 2), "insert_seconds": insert, "ratio": round(insert / raw, 3),
+        "targets": {"wall_seconds": 120},
+    }
+
+
+def bench_docket_summary(workdir: Path, repeat: int = 5) -> dict:
+    db = workdir / "bench.sqlite3"
+    if not db.exists():
+        return {"skipped": "needs the generate_sqlite docket"}
+    from django.db import connections
+
+    from caseload.docket.services import summary
+
+    connections.close_all()
+    times = []
+    for _ in range(repeat):
+        started = time.perf_counter()
+        doc = summary()
+        times.append(time.perf_counter() - started)
+    con = sqlite3.connect(db)
+    raw_times = []
+    for _ in range(repeat):
+        started = time.perf_counter()
+        con.execute("SELECT office_id, COUNT(*) FROM docket_case WHERE status = 'open' AND unit = 'non_detained' GROUP BY office_id").fetchall()
+        con.execute("SELECT office_id, COUNT(*) FROM offices_officer WHERE unit = 'non_detained' AND status != 'separated' GROUP BY office_id").fetchall()
+        con.execute("SELECT COUNT(*) FROM docket_person").fetchone()
+        con.execute("SELECT COUNT(DISTINCT person_id) FROM docket_conviction").fetchone()
+        con.execute("SELECT COUNT(*) FROM docket_case WHERE status = 'open' AND unit = 'non_detained' AND stage = 'final_order'").fetchone()
+        raw_times.append(time.perf_counter() - started)
+    median, raw_median = statistics.median(times), statistics.median(raw_times)
+    return {
+        "cases": doc["cases"], "median_seconds": round(median, 3), "max_seconds": round(max(times), 3),
+        "baseline": "the same aggregates as hand-written SQL on a raw sqlite3 connection",
+        "baseline_seconds": round(raw_median, 3), "ratio": round(median / raw_median, 3),
+        "targets": {"median_seconds": 2.0},
+        "calibration": {
+            "convicted": doc["convicted"], "final_order_share": round(doc["final_orders"] / doc["cases"], 4),
+            "cases_per_officer": {o["office"]: o["cases_per_officer"] for o in doc["by_office"]},
+        },
+    }
+
+
+def main(argv: list[str] | None = None) -> int:
+    parser = argparse.ArgumentParser(description="caseload benchmarks")
+    parser.add_argument("--scale", type=float, default=1.0)
+    parser.add_argument("--only", nargs="*", choices=["generate_sqlite", "generate_postgres", "docket_summary"])
+    parser.add_argument("--workdir", type=Path, default=ROOT / "var" / "bench")
+    args = parser.parse_args(argv)
+    args.workdir.mkdir(parents=True, exist_ok=True)
+    for leftover in args.workdir.glob("bench.sqlite3*"):
+        leftover.unlink()
+    wanted = set(args.only or ["generate_sqlite", "generate_postgres", "docket_summary"])
+    pg_url = os.environ.get("CASELOAD_DATABASE_URL", "")
+    results: dict = {}
+    if wanted & {"generate_sqlite", "docket_summary"}:
+        results["generate_sqlite"] = bench_generate_sqlite(args.scale, args.workdir)
+        if "docket_summary" in wanted:
+            results["docket_summary"] = bench_docket_summary(args.workdir)
+    if "generate_postgres" in wanted:
+        if "generate_sqlite" not in results:
+            setup_django(pg_url)  # reference data for drawing the baseline's rows
+        results["generate_postgres"] = bench_generate_postgres(args.scale, pg_url)
+    for name, figures in results.items():
+        print(f"{name}: {json.dumps(figures)}")
+    document = {
+        "run_at": dt.datetime.now(dt.UTC).isoformat(timespec="seconds"),
+        "machine": {"python": platform.python_version(), "cpus": os.cpu_count(), "platform": platform.platform()},
+        "results": results,
+    }
+    RESULTS.parent.mkdir(parents=True, exist_ok=True)
+    RESULTS.write_text(json.dumps(document, indent=1) + "\n")
+    log(f"written to {RESULTS.relative_to(ROOT)}")
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
