@@ -7,26 +7,30 @@ the same run, and all results go to ``benchmarks/results/latest.json``.
 - generate_postgres: the same into PostgreSQL (COPY), target ≤ 120 s; insert phase against a
   raw ``COPY`` of the same rows into bare copies of the tables. Needs CASELOAD_DATABASE_URL to
   point at PostgreSQL (``make bench`` starts a throwaway server).
-- docket_summary: ``docket summary`` on the generated SQLite docket (target ≤ 2 s at scale 1.0),
-  against the same aggregates as hand-written SQL on the raw connection.
 
-Usage: python -m benchmarks.run [--scale S] [--only NAME ...] [--keep]
+Every other benchmark is a module ``benchmarks/bench_<name>.py`` with a function
+``run(ctx: Context) -> dict`` that works on the docket generate_sqlite built (``ctx.sqlite_db``,
+Django already configured for it) or on PostgreSQL (``ctx.pg_url``); it returns its figures,
+including ``baseline``, ``baseline_seconds`` (or another baseline figure) and ``ratio``.
+
+Usage: python -m benchmarks.run [--scale S] [--only NAME ...]
 """
 
 from __future__ import annotations
 
 import argparse
+import importlib
 import datetime as dt
 import json
 import os
 import platform
 import resource
 import sqlite3
-import statistics
 import subprocess
 import sys
 import tempfile
 import time
+from dataclasses import dataclass
 from pathlib import Path
 
 ROOT = Path(__file__).resolve().parents[1]
@@ -162,69 +166,51 @@ def bench_generate_postgres(scale: float, url: str) -> dict:
     }
 
 
-def bench_docket_summary(workdir: Path, repeat: int = 5) -> dict:
-    db = workdir / "bench.sqlite3"
-    if not db.exists():
-        return {"skipped": "needs the generate_sqlite docket"}
-    from django.db import connections
+@dataclass
+class Context:
+    scale: float
+    sqlite_db: Path
+    pg_url: str
 
-    from caseload.docket.services import summary
 
-    connections.close_all()
-    times = []
-    for _ in range(repeat):
-        started = time.perf_counter()
-        doc = summary()
-        times.append(time.perf_counter() - started)
-    con = sqlite3.connect(db)
-    raw_times = []
-    for _ in range(repeat):
-        started = time.perf_counter()
-        con.execute("SELECT office_id, COUNT(*) FROM docket_case WHERE status = 'open' AND unit = 'non_detained' GROUP BY office_id").fetchall()
-        con.execute("SELECT office_id, COUNT(*) FROM offices_officer WHERE unit = 'non_detained' AND status != 'separated' GROUP BY office_id").fetchall()
-        con.execute("SELECT COUNT(*) FROM docket_person").fetchone()
-        con.execute("SELECT COUNT(DISTINCT person_id) FROM docket_conviction").fetchone()
-        con.execute("SELECT COUNT(*) FROM docket_case WHERE status = 'open' AND unit = 'non_detained' AND stage = 'final_order'").fetchone()
-        raw_times.append(time.perf_counter() - started)
-    median, raw_median = statistics.median(times), statistics.median(raw_times)
-    return {
-        "cases": doc["cases"], "median_seconds": round(median, 3), "max_seconds": round(max(times), 3),
-        "baseline": "the same aggregates as hand-written SQL on a raw sqlite3 connection",
-        "baseline_seconds": round(raw_median, 3), "ratio": round(median / raw_median, 3),
-        "targets": {"median_seconds": 2.0},
-        "calibration": {
-            "convicted": doc["convicted"], "final_order_share": round(doc["final_orders"] / doc["cases"], 4),
-            "cases_per_officer": {o["office"]: o["cases_per_officer"] for o in doc["by_office"]},
-        },
-    }
+def discovered() -> dict[str, object]:
+    """The bench_<name>.py modules beside this file, by name."""
+    names = sorted(p.stem.removeprefix("bench_") for p in Path(__file__).parent.glob("bench_*.py"))
+    return {name: importlib.import_module(f"benchmarks.bench_{name}") for name in names}
 
 
 def main(argv: list[str] | None = None) -> int:
+    modules = discovered()
+    choices = ["generate_sqlite", "generate_postgres", *modules]
     parser = argparse.ArgumentParser(description="caseload benchmarks")
     parser.add_argument("--scale", type=float, default=1.0)
-    parser.add_argument("--only", nargs="*", choices=["generate_sqlite", "generate_postgres", "docket_summary"])
+    parser.add_argument("--only", nargs="*", choices=choices)
     parser.add_argument("--workdir", type=Path, default=ROOT / "var" / "bench")
     args = parser.parse_args(argv)
     args.workdir.mkdir(parents=True, exist_ok=True)
     for leftover in args.workdir.glob("bench.sqlite3*"):
         leftover.unlink()
-    wanted = set(args.only or ["generate_sqlite", "generate_postgres", "docket_summary"])
+    wanted = set(args.only or choices)
     pg_url = os.environ.get("CASELOAD_DATABASE_URL", "")
+    ctx = Context(scale=args.scale, sqlite_db=args.workdir / "bench.sqlite3", pg_url=pg_url)
     results: dict = {}
-    if wanted & {"generate_sqlite", "docket_summary"}:
+    if wanted - {"generate_postgres"}:
         results["generate_sqlite"] = bench_generate_sqlite(args.scale, args.workdir)
-        if "docket_summary" in wanted:
-            results["docket_summary"] = bench_docket_summary(args.workdir)
+        for name, module in modules.items():
+            if name in wanted:
+                log(f"{name} …")
+                results[name] = module.run(ctx)
     if "generate_postgres" in wanted:
         if "generate_sqlite" not in results:
             setup_django(pg_url)  # reference data for drawing the baseline's rows
         results["generate_postgres"] = bench_generate_postgres(args.scale, pg_url)
     for name, figures in results.items():
         print(f"{name}: {json.dumps(figures)}")
+    previous = json.loads(RESULTS.read_text()).get("results", {}) if RESULTS.exists() else {}
     document = {
         "run_at": dt.datetime.now(dt.UTC).isoformat(timespec="seconds"),
         "machine": {"python": platform.python_version(), "cpus": os.cpu_count(), "platform": platform.platform()},
-        "results": results,
+        "results": {**previous, **results},  # a partial run (--only) keeps the other figures
     }
     RESULTS.parent.mkdir(parents=True, exist_ok=True)
     RESULTS.write_text(json.dumps(document, indent=1) + "\n")

@@ -8,30 +8,17 @@ on stderr (and ``{"error": {...}}`` on stdout with ``--format json``) and exit n
 
 from __future__ import annotations
 
-import datetime as dt
-import enum
-import functools
-import json
+import importlib
+import importlib.util
 import os
 import sys
-from collections.abc import Callable
 from pathlib import Path
-from typing import Annotated, Any
+from typing import Annotated
 
 import typer
-from rich.console import Console
-from rich.table import Table
 
-stderr = Console(stderr=True)
-stdout = Console(highlight=False)
+from caseload.clikit import Format, FormatOption, command, emit, parse_date, stderr, table
 
-
-class Format(str, enum.Enum):
-    text = "text"
-    json = "json"
-
-
-FormatOption = Annotated[Format, typer.Option("--format", help="text for people, json for programs")]
 app = typer.Typer(no_args_is_help=True, add_completion=False, pretty_exceptions_enable=False,
                   help="caseload: case management, workload and staffing for a national supervision docket.")
 docket_app = typer.Typer(no_args_is_help=True, help="The docket: headline figures and case lists.")
@@ -41,6 +28,36 @@ app.add_typer(docket_app, name="docket")
 app.add_typer(officers_app, name="officers")
 app.add_typer(audit_app, name="audit")
 
+# Command groups that live with their domain app: (module with a Typer ``app``, group name).
+APP_COMMANDS = [
+    ("caseload.policy.cli", "policy"),
+    ("caseload.policy.manual_cli", "manual"),
+    ("caseload.training.cli", "training"),
+    ("caseload.docket.worklist_cli", None),
+    ("caseload.workload.cli", None),
+    ("caseload.staffing.cli", None),
+    ("caseload.countries.cli", "countries"),
+    ("caseload.ingest.cli", "import"),
+]
+
+
+def _mount_app_commands() -> None:
+    """Mount each domain app's commands; a group name of None adds its commands at the top level."""
+    for module_name, group in APP_COMMANDS:
+        if importlib.util.find_spec(module_name) is None:
+            continue
+        sub = importlib.import_module(module_name).app
+        if group:
+            app.add_typer(sub, name=group)
+        else:
+            for info in sub.registered_commands:
+                app.registered_commands.append(info)
+            for group_info in sub.registered_groups:
+                app.registered_groups.append(group_info)
+
+
+_mount_app_commands()
+
 
 @app.callback()
 def _global(database: Annotated[str | None, typer.Option(
@@ -49,70 +66,6 @@ def _global(database: Annotated[str | None, typer.Option(
              "default $CASELOAD_DATABASE_URL, else sqlite:///var/caseload.sqlite3")] = None) -> None:
     if database:
         os.environ["CASELOAD_DATABASE_URL"] = database
-
-
-def _setup() -> None:
-    """Configure Django and check the database answers; raise ConfigurationError otherwise."""
-    from caseload.core.dburl import DEFAULT_SQLITE_PATH, DatabaseURLError
-    from caseload.core.errors import ConfigurationError
-
-    os.environ.setdefault("DJANGO_SETTINGS_MODULE", "caseload.settings")
-    if not os.environ.get("CASELOAD_DATABASE_URL"):
-        DEFAULT_SQLITE_PATH.parent.mkdir(parents=True, exist_ok=True)
-    try:
-        import django
-
-        django.setup()
-    except DatabaseURLError as exc:
-        raise ConfigurationError("bad_database_url", str(exc)) from None
-    from django.db import connection
-    from django.db.utils import Error as DatabaseError
-
-    try:
-        connection.ensure_connection()
-    except DatabaseError as exc:
-        from caseload.core.dburl import redact
-
-        settings = connection.settings_dict
-        where = settings.get("NAME") if connection.vendor == "sqlite" else f"{settings.get('HOST') or 'localhost'}:{settings.get('PORT') or 5432}/{settings.get('NAME')}"
-        reason = str(exc).strip().splitlines()[0] if str(exc).strip() else type(exc).__name__
-        raise ConfigurationError("database_unreachable", f"cannot connect to the database at {redact(str(where))}: {reason}") from None
-
-
-def command(func: Callable[..., Any]) -> Callable[..., Any]:
-    """Set up Django, run the command, and turn CaseloadError into a clear message and exit code."""
-
-    @functools.wraps(func)
-    def wrapper(*args: Any, **kwargs: Any) -> Any:
-        from caseload.core.errors import CaseloadError
-
-        fmt = kwargs.get("fmt", Format.text)
-        try:
-            _setup()
-            return func(*args, **kwargs)
-        except CaseloadError as exc:
-            if fmt == Format.json:
-                print(json.dumps({"error": exc.as_dict()}))
-            print(f"error[{exc.code}]: {exc.message}", file=sys.stderr)
-            raise typer.Exit(exc.exit_code) from None
-
-    return wrapper
-
-
-def emit(fmt: Format, document: Any, render: Callable[[], None]) -> None:
-    if fmt == Format.json:
-        print(json.dumps(document, default=str))
-    else:
-        render()
-
-
-def _table(title: str, columns: list[str], rows: list[list[Any]]) -> None:
-    table = Table(title=title, title_justify="left")
-    for i, col in enumerate(columns):
-        table.add_column(col, justify="left" if i == 0 else "right")
-    for row in rows:
-        table.add_row(*("" if v is None else f"{v:,}" if isinstance(v, int) else str(v) for v in row))
-    stdout.print(table)
 
 
 @app.command()
@@ -147,7 +100,7 @@ def generate(
     from caseload.ingest.synthetic import load_toml
 
     value = gen.check_scale(scale)
-    reference_date = _parse_date(as_of, "--as-of") if as_of else None
+    reference_date = parse_date(as_of, "--as-of")
     call_command("migrate", interactive=False, verbosity=0)
     total = max(1, round(load_toml("calibration.toml")["docket"]["open_cases"] * value))
     with Progress(TextColumn("{task.description}"), BarColumn(), MofNCompleteColumn(), TimeElapsedColumn(),
@@ -156,7 +109,7 @@ def generate(
         result = gen.generate_docket(scale=value, seed=seed, replace=replace, as_of=reference_date,
                                      weights_path=weights_out,
                                      progress=lambda n, desc: bar.update(task, advance=n, description=desc))
-    emit(fmt, result.summary(), lambda: _table(
+    emit(fmt, result.summary(), lambda: table(
         f"Generated docket as of {result.as_of} in {result.seconds:.1f} s", ["figure", "count"],
         [[k, v] for k, v in result.summary().items() if k != "seconds"]))
     stderr.print(f"true case weights written to {result.weights_path}")
@@ -170,8 +123,8 @@ def docket_summary(fmt: FormatOption = Format.text) -> None:
 
     doc = summary()
     emit(fmt, doc, lambda: (
-        _table("Docket", ["figure", "count"], [[k, doc[k]] for k in ("cases", "people", "officers", "convicted", "final_orders")]),
-        _table("By office", ["office", "cases", "officers", "cases per officer"],
+        table("Docket", ["figure", "count"], [[k, doc[k]] for k in ("cases", "people", "officers", "convicted", "final_orders")]),
+        table("By office", ["office", "cases", "officers", "cases per officer"],
                [[o["office"], o["cases"], o["officers"], o["cases_per_officer"]] for o in doc["by_office"]]),
     ))
 
@@ -189,7 +142,7 @@ def docket_list(
     from caseload.docket.services import list_cases
 
     rows = list_cases(office=office, officer=officer, limit=limit, after=after)
-    emit(fmt, rows, lambda: _table("Cases", ["A-number", "case", "office", "officer", "supervision", "stage"],
+    emit(fmt, rows, lambda: table("Cases", ["A-number", "case", "office", "officer", "supervision", "stage"],
                                    [[r["a_number"], r["case_id"], r["office"], r["officer"], r["supervision_type"], r["stage"]] for r in rows]))
 
 
@@ -201,7 +154,7 @@ def officers_list(office: Annotated[str | None, typer.Option(help="field office 
     from caseload.offices.services import list_officers
 
     rows = [{k: r[k] for k in ("id", "name", "office", "unit", "cases")} for r in list_officers(office=office)]
-    emit(fmt, rows, lambda: _table("Officers", ["id", "name", "office", "unit", "cases"],
+    emit(fmt, rows, lambda: table("Officers", ["id", "name", "office", "unit", "cases"],
                                    [[r["id"], r["name"], r["office"], r["unit"], r["cases"]] for r in rows]))
 
 
@@ -228,15 +181,6 @@ def serve(host: Annotated[str, typer.Option(help="address to listen on")] = "127
 
     stderr.print(f"serving at http://{host}:{port}/ (Ctrl-C to stop)")
     call_command("runserver", f"{host}:{port}", use_reloader=False)
-
-
-def _parse_date(value: str, flag: str) -> dt.date:
-    from caseload.core.errors import UsageError
-
-    try:
-        return dt.date.fromisoformat(value)
-    except ValueError:
-        raise UsageError("invalid_date", f"{flag} must be a date as YYYY-MM-DD, got {value!r}") from None
 
 
 def main() -> None:

@@ -41,6 +41,9 @@ INSTALLED_APPS = [
     "caseload.countries",
     "caseload.docket",
     "caseload.workload",
+    "caseload.policy",
+    "caseload.training",
+    "caseload.staffing",
     "caseload.ingest",
     "caseload.web",
 ]
