@@ -66,6 +66,7 @@ AUTHENTICATION_BACKENDS = [
 ]
 
 ROOT_URLCONF = "caseload.urls"
+LOGIN_URL = "/admin/login/"
 WSGI_APPLICATION = "caseload.wsgi.application"
 
 TEMPLATES = [

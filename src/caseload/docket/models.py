@@ -158,7 +158,10 @@ class Case(models.Model):
     reporting_cadence_days = models.IntegerField(help_text="days between required check-ins")
     next_report_due = models.DateField(null=True, blank=True)
     last_contact_on = models.DateField(null=True, blank=True)
-    priority = models.CharField(max_length=16, blank=True, help_text="level computed by the rule set in force")
+    priority = models.CharField(max_length=24, blank=True, help_text="level computed by the rule set in force")
+    priority_rank = models.SmallIntegerField(null=True, blank=True,
+                                             help_text="order of the level within its rule set: 1 is the most urgent")
+    priority_rule_set = models.CharField(max_length=64, blank=True, help_text="id of the rule set that set the priority")
     status = models.CharField(max_length=8, choices=CaseStatus.choices, default=CaseStatus.OPEN)
     opened_on = models.DateField()
     closed_on = models.DateField(null=True, blank=True)

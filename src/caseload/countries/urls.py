@@ -1,0 +1,3 @@
+"""Pages of the countries app."""
+
+urlpatterns: list = []

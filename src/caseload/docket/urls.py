@@ -1,0 +1,3 @@
+"""Pages of the docket app."""
+
+urlpatterns: list = []

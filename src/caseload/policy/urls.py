@@ -1,0 +1,3 @@
+"""Pages of the policy app."""
+
+urlpatterns: list = []

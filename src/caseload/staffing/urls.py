@@ -1,0 +1,3 @@
+"""Pages of the staffing app."""
+
+urlpatterns: list = []

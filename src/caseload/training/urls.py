@@ -1,0 +1,3 @@
+"""Pages of the training app."""
+
+urlpatterns: list = []
