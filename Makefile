@@ -2,7 +2,7 @@
 
 VENV ?= .venv
 PYTHON ?= python3
-SCALE ?= 0.02
+SCALE ?= 0.1
 SEED ?= 1
 PYTEST_ARGS ?=
 BENCH_ARGS ?=
