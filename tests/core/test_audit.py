@@ -74,3 +74,12 @@ def test_removed_row_is_detected():
 def test_an_event_needs_an_actor():
     with pytest.raises(ValueError):
         audit.record(action="case.read")
+
+
+def test_record_many_continues_the_chain():
+    first = _events(1)[0]
+    assert audit.record_many([{"action": "case.moved", "object_type": "case", "object_id": i, "details": {"i": i}}
+                              for i in range(3)], actor_label="tester") == 3
+    events = list(AuditEvent.objects.order_by("id"))
+    assert events[1].prev_hash == first.hash and events[3].prev_hash == events[2].hash
+    assert audit.verify().ok
