@@ -58,6 +58,7 @@ MIDDLEWARE = [
     "django.middleware.clickjacking.XFrameOptionsMiddleware",
     "django_htmx.middleware.HtmxMiddleware",
     "simple_history.middleware.HistoryRequestMiddleware",
+    "caseload.core.middleware.CaseloadErrorMiddleware",
 ]
 
 AUTHENTICATION_BACKENDS = [

@@ -1,3 +1,7 @@
 """Pages of the staffing app."""
 
-urlpatterns: list = []
+from django.urls import path
+
+from caseload.staffing import views
+
+urlpatterns = [path("<str:code>/", views.office_capacity, name="staffing-office")]

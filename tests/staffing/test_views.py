@@ -1,0 +1,36 @@
+import pytest
+from django.contrib.auth.models import Group, User
+
+from tests import factories
+from tests.staffing.test_services import _office, _weights
+
+pytestmark = pytest.mark.django_db
+
+
+def user_in(group: str) -> User:
+    user = User.objects.create_user(f"{group}-user", password="pw-123456")
+    user.groups.add(Group.objects.get(name=group))
+    return user
+
+
+def test_supervisor_sees_capacity_chart_and_outliers(client):
+    _weights(recognizance__pending=2.0)
+    _office("SPM", loads=(10, 11, 10, 12, 11, 60))
+    client.force_login(user_in("supervisor"))
+    response = client.get("/staffing/SPM/")
+    html = response.content.decode()
+    assert response.status_code == 200
+    assert html.count("<svg") == 1
+    assert html.count("<tr>") >= 6 + 1 and 'id="outliers"' in html
+
+
+def test_officers_and_anonymous_users_are_refused(client):
+    factories.officer("SPM")
+    assert client.get("/staffing/SPM/").status_code == 302  # to the login page
+    client.force_login(user_in("officer"))
+    assert client.get("/staffing/SPM/").status_code == 403
+
+
+def test_unknown_office_is_not_found(client):
+    client.force_login(user_in("hq_analyst"))
+    assert client.get("/staffing/XYZ/").status_code == 404
