@@ -19,7 +19,6 @@ import hashlib
 import io
 import json
 import sys
-import tomllib
 from collections import Counter, defaultdict
 from pathlib import Path
 
@@ -27,6 +26,7 @@ ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT / "src"))
 
 from caseload.countries.names import to_alpha2  # noqa: E402  (pure module, no Django)
+from caseload.ingest.foia import office_code  # noqa: E402  (its parsing part imports no Django)
 
 FILES = {
     "removals": "ICERemovals_FY2016.csv.gz",
@@ -37,10 +37,10 @@ OFFICE_COLUMNS = ("Area of Responsibility", "Event Area of Responsibility")
 PREAMBLE_LINES = 5
 
 
-def office_codes() -> dict[str, str]:
-    with (ROOT / "src/caseload/offices/data/offices.toml").open("rb") as fh:
-        offices = tomllib.load(fh)["office"]
-    return {f"{o['name']} Area of Responsibility".upper(): o["code"] for o in offices}
+def office_of(label: str) -> str:
+    """Office code, "HQ", or "" for a blank or unknown Area of Responsibility."""
+    code, flag = office_code(label)
+    return code or ("HQ" if flag == "hq" else "")
 
 
 def read_rows(path: Path):
@@ -51,7 +51,6 @@ def read_rows(path: Path):
 
 
 def derive(data_dir: Path) -> dict:
-    codes = office_codes()
     out: dict = {"source": "ICE ERO-LESA statistical extracts FY2016, FOIA 2019-ICFO-53623", "files": {}}
     for kind, name in FILES.items():
         path = data_dir / name
@@ -63,7 +62,7 @@ def derive(data_dir: Path) -> dict:
         for row in read_rows(path):
             rows += 1
             label = next((row[c] for c in OFFICE_COLUMNS if c in row), "") or ""
-            office = codes.get(label.strip().upper(), "HQ" if label.strip().upper().startswith("HQ") else "")
+            office = office_of(label)
             raw_citizenship = (row.get("Citizenship") or "").strip()
             country = to_alpha2(raw_citizenship)
             if country is None:

@@ -525,7 +525,10 @@ def certified_officers(certification: str, *, office: FieldOffice, as_of: dt.dat
         from caseload.training.services import officers_with_current_certification
     except ImportError:
         return set()
-    return set(officers_with_current_certification(certification, as_of=as_of, office_id=office.id))
+    try:
+        return set(officers_with_current_certification(certification, as_of=as_of, office_id=office.id))
+    except NotFound:  # the course is not in the curriculum: nobody holds it
+        return set()
 
 
 def _problem(cases: OfficeCases, officers: OfficeOfficers, table: WeightTable) -> balancing.Problem:

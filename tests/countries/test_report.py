@@ -1,0 +1,165 @@
+"""Versioned tiers and the country cooperation report (exact figures on hand-built data)."""
+
+from __future__ import annotations
+
+import datetime as dt
+
+import pytest
+
+from caseload.core import clock
+from caseload.core.errors import Conflict, NotFound, UsageError
+from caseload.core.models import AuditEvent
+from caseload.countries import config
+from caseload.countries.models import CooperationTierChange, Country
+from caseload.countries.services import REPORT_KEYS, access_country, do_set_tier, report, tier_history, tiers_as_of
+from tests.countries.builders import ACTOR, TODAY, days_ago, final_order_case, history
+
+pytestmark = pytest.mark.django_db
+
+
+@pytest.fixture(autouse=True)
+def today():
+    with clock.frozen(TODAY):
+        yield TODAY
+
+
+def test_every_country_has_a_reference_tier_version():
+    assert CooperationTierChange.objects.filter(effective_on=dt.date(2016, 8, 1)).count() == Country.objects.count()
+    assert tiers_as_of(TODAY)["MX"].tier == "cooperative"
+    assert tiers_as_of(TODAY)["CN"].quota == 1200
+
+
+def test_tier_changes_are_versioned_with_date_and_source_and_take_effect_on_their_date():
+    haiti = access_country("haiti")
+    do_set_tier(country=haiti, tier="uncooperative", effective_on=dt.date(2026, 3, 1), source="ICE notice 2026-03 (test)",
+                actor_label=ACTOR)
+    do_set_tier(country=haiti, tier="delayed", effective_on=dt.date(2026, 9, 1), source="ICE notice 2026-09 (test)",
+                actor_label=ACTOR)
+    haiti.refresh_from_db()
+    assert haiti.cooperation_tier == "uncooperative"  # the September change is not in force yet
+    assert [(h["effective_on"], h["tier"], h["recorded_by"]) for h in tier_history(haiti)] == [
+        ("2016-08-01", "delayed", "reference data"), ("2026-03-01", "uncooperative", ACTOR), ("2026-09-01", "delayed", ACTOR)]
+    assert [tiers_as_of(d, ["HT"])["HT"].tier for d in (dt.date(2016, 1, 1), dt.date(2026, 2, 28), TODAY,
+                                                         dt.date(2026, 9, 1))] == [
+        "delayed", "delayed", "uncooperative", "delayed"]
+    assert list(AuditEvent.objects.values_list("action", "object_id")) == [("countries.tier_changed", "HT")] * 2
+
+
+@pytest.mark.parametrize("kwargs, code", [
+    ({"tier": "friendly", "source": "x"}, "invalid_tier"),
+    ({"tier": "delayed", "source": " "}, "source_required"),
+    ({"tier": "restricted", "source": "x"}, "quota_required"),
+    ({"tier": "restricted", "source": "x", "quota": -1}, "invalid_quota"),
+])
+def test_bad_tier_changes_are_refused_and_nothing_is_recorded(kwargs, code):
+    before = CooperationTierChange.objects.count()
+    with pytest.raises(UsageError) as err:
+        do_set_tier(country=access_country("HT"), effective_on=TODAY, actor_label=ACTOR, **kwargs)
+    assert err.value.code == code
+    assert CooperationTierChange.objects.count() == before and not AuditEvent.objects.exists()
+
+
+def test_two_changes_on_one_day_conflict():
+    do_set_tier(country=access_country("HT"), tier="uncooperative", effective_on=TODAY, source="a", actor_label=ACTOR)
+    with pytest.raises(Conflict):
+        do_set_tier(country=access_country("HT"), tier="delayed", effective_on=TODAY, source="b", actor_label=ACTOR)
+
+
+def test_unknown_country_is_a_clear_error():
+    with pytest.raises(NotFound) as err:
+        access_country("Atlantis")
+    assert "no country 'Atlantis'" in err.value.message
+
+
+@pytest.fixture
+def docket():
+    """Haiti (officially delayed) measured uncooperative; Mexico measured cooperative; Ghana thin."""
+    for _ in range(3):
+        final_order_case("HT")
+    final_order_case("HT", final_order_date=TODAY + dt.timedelta(days=1))   # ordered after the as-of date
+    final_order_case("HT", status="closed", closed_on=TODAY, close_reason="removed")
+    haiti = [final_order_case("HT", final_order_date=dt.date(2025, 1, 1)) for _ in range(12)]
+    for i, case in enumerate(haiti[:6]):                                    # 6 refused in the window
+        history(case, requested_on=days_ago(200), status="refused", decided_on=days_ago(100 - i), reason="no answer")
+    for i, case in enumerate(haiti[6:10]):                                  # issued after 100, 110, 120, 130 days
+        history(case, requested_on=days_ago(200), status="issued", decided_on=days_ago(200 - 100 - 10 * i),
+                expires_on=TODAY + dt.timedelta(days=100))
+    history(haiti[10], requested_on=days_ago(120))                          # pending, stalled
+    history(haiti[11], requested_on=days_ago(30), status="interview")       # pending
+    history(haiti[0], requested_on=days_ago(500), status="refused", decided_on=days_ago(400), reason="old")  # outside window
+
+    mexico = [final_order_case("MX", final_order_date=dt.date(2025, 6, 1)) for _ in range(11)]
+    for i, case in enumerate(mexico[:10]):
+        history(case, requested_on=days_ago(60), status="issued" if i < 9 else "expired", decided_on=days_ago(60 - 20 - i),
+                expires_on=TODAY + dt.timedelta(days=10) if i < 9 else days_ago(1))
+    history(mexico[10], requested_on=days_ago(10), status="withdrawn", closed_on=days_ago(5))
+
+    history(final_order_case("GH"), requested_on=days_ago(95))
+    return haiti, mexico
+
+
+def row(rows, code):
+    return next(r for r in rows if r["country"] == code)
+
+
+def test_report_figures_are_exact_and_the_suggestion_can_disagree_with_the_official_tier(docket):
+    rows = report(as_of=TODAY)
+    assert all(tuple(r) == REPORT_KEYS for r in rows)
+    assert row(rows, "HT") == {
+        "country": "HT", "tier": "delayed", "suggested_tier": "uncooperative", "open_final_orders": 15,
+        "pending_requests": 2, "median_days_to_issue": 115.0, "refusal_rate": 0.6, "pending_over_90_days": 1,
+        "quota_remaining": None}
+    assert row(rows, "MX") == {
+        "country": "MX", "tier": "cooperative", "suggested_tier": "cooperative", "open_final_orders": 11,
+        "pending_requests": 0, "median_days_to_issue": 24.5, "refusal_rate": 0.0, "pending_over_90_days": 0,
+        "quota_remaining": None}
+    assert row(rows, "GH") == {
+        "country": "GH", "tier": "uncooperative", "suggested_tier": None, "open_final_orders": 1, "pending_requests": 1,
+        "median_days_to_issue": None, "refusal_rate": None, "pending_over_90_days": 1, "quota_remaining": None}
+    assert row(rows, "CN") == {
+        "country": "CN", "tier": "restricted", "suggested_tier": None, "open_final_orders": 0, "pending_requests": 0,
+        "median_days_to_issue": None, "refusal_rate": None, "pending_over_90_days": 0, "quota_remaining": 1200}
+    assert [r["country"] for r in rows[:3]] == ["HT", "MX", "GH"]
+    assert not any(r["country"] == "FR" for r in rows)  # nothing on record and cooperative
+
+
+def test_report_as_of_an_earlier_date_counts_what_was_pending_then(docket):
+    rows = report(as_of=days_ago(150))
+    haiti = row(rows, "HT")
+    # On that day the 10 decided requests (requested 200 days before TODAY) were pending, none
+    # yet for 90 days; the only decision in the year before was the old refusal (too few to measure).
+    assert (haiti["pending_requests"], haiti["pending_over_90_days"], haiti["refusal_rate"], haiti["median_days_to_issue"]) == (
+        10, 0, 1.0, None)
+    assert haiti["open_final_orders"] == 12 and haiti["suggested_tier"] == "cooperative"
+
+
+def test_quota_remaining_counts_documents_issued_in_the_quota_year():
+    for i in range(3):
+        history(final_order_case("IN"), requested_on=dt.date(2025, 9, 1), status="issued",
+                decided_on=dt.date(2025, 9, 30) + dt.timedelta(days=i), expires_on=dt.date(2026, 12, 1))
+    assert row(report(as_of=TODAY), "IN")["quota_remaining"] == 2400 - 2   # one was issued in FY2025
+
+
+@pytest.mark.parametrize("figures, expected", [
+    ({"refusal_rate": 0.30, "median_days_to_issue": 10, "pending_over_90_share": 0, "decisions": 10, "pending": 0},
+     "uncooperative"),
+    ({"refusal_rate": 0.29, "median_days_to_issue": 10, "pending_over_90_share": 0, "decisions": 10, "pending": 0}, "delayed"),
+    ({"refusal_rate": 0.09, "median_days_to_issue": 59, "pending_over_90_share": 0.49, "decisions": 10, "pending": 10},
+     "cooperative"),
+    ({"refusal_rate": 0.0, "median_days_to_issue": 60, "pending_over_90_share": 0, "decisions": 10, "pending": 0}, "delayed"),
+    ({"refusal_rate": 0.0, "median_days_to_issue": 270, "pending_over_90_share": 0, "decisions": 10, "pending": 0},
+     "uncooperative"),
+    ({"refusal_rate": 0.0, "median_days_to_issue": 10, "pending_over_90_share": 0.8, "decisions": 0, "pending": 10},
+     "uncooperative"),
+    ({"refusal_rate": 0.9, "median_days_to_issue": 400, "pending_over_90_share": 0.9, "decisions": 9, "pending": 9}, None),
+    ({"refusal_rate": 1.0, "median_days_to_issue": 400, "pending_over_90_share": 0.0, "decisions": 9, "pending": 10},
+     "cooperative"),
+])
+def test_suggested_tier_thresholds(figures, expected):
+    assert config.suggest_tier(has_quota=False, **figures) == expected
+
+
+def test_a_quota_country_is_suggested_restricted_unless_measured_uncooperative():
+    base = {"median_days_to_issue": 100, "pending_over_90_share": 0.0, "decisions": 20, "pending": 0}
+    assert config.suggest_tier(refusal_rate=0.1, has_quota=True, **base) == "restricted"
+    assert config.suggest_tier(refusal_rate=0.5, has_quota=True, **base) == "uncooperative"
