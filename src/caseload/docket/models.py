@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from django.conf import settings
 from django.core.exceptions import ValidationError
 from django.db import models
 from django.db.models import F, Q
@@ -62,11 +63,22 @@ class Person(models.Model):
     public_benefits_abuse = models.BooleanField(default=False)
     office = models.ForeignKey("offices.FieldOffice", on_delete=models.PROTECT, db_index=False,
                                help_text="office holding the person's case")
+    citizenship_claim_raised_on = models.DateField(null=True, blank=True,
+                                                   help_text="when the open claim to U.S. citizenship was raised")
+    failed_to_report_on = models.DateField(
+        null=True, blank=True,
+        help_text="set when consecutive missed check-ins reach the threshold; cleared when the person reports")
 
     history = HistoricalRecords()
 
     class Meta:
-        indexes = [models.Index(fields=["last_name", "first_name"])]
+        indexes = [
+            models.Index(fields=["last_name", "first_name"]),
+            # Small sets the worklist rules read nationally (partial indexes stay tiny).
+            models.Index(fields=["id"], condition=Q(national_security_flag=True), name="person_national_security_idx"),
+            models.Index(fields=["id"], condition=Q(citizenship_claim="open"), name="person_claim_open_idx"),
+            models.Index(fields=["id"], condition=Q(failed_to_report_on__isnull=False), name="person_failed_to_report_idx"),
+        ]
         constraints = [
             models.CheckConstraint(condition=Q(pending_criminal_charges__gte=0), name="person_charges_nonnegative"),
             models.CheckConstraint(
@@ -168,12 +180,38 @@ class Case(models.Model):
     close_reason = models.CharField(max_length=200, blank=True)
     version = models.IntegerField(default=1)
 
+    # Facts recorded by officers' actions (docs/case-lifecycle.md); empty means "no record".
+    removal_scheduled_for = models.DateField(null=True, blank=True)
+    warning_served_on = models.DateField(null=True, blank=True,
+                                         help_text="Form I-229(a) warning for failure to depart served")
+    custody_reviewed_on = models.DateField(null=True, blank=True, help_text="latest post-order custody or supervision review")
+    custody_review_count = models.SmallIntegerField(default=0, db_default=0,
+                                                    help_text="review milestones met since the final order")
+    ns_reviewed_on = models.DateField(null=True, blank=True, help_text="latest national-security case review")
+    td_followed_up_on = models.DateField(null=True, blank=True, help_text="latest follow-up of a pending travel-document request")
+    # Derived from the case's check-ins (kept in step by the check-in services; after a bulk
+    # load, `caseload tasks refresh` recomputes rows whose derived_current is false).
+    records_check_owed_since = models.DateField(null=True, blank=True,
+                                                help_text="earliest attended check-in still lacking a records-check result")
+    hit_review_owed_since = models.DateField(null=True, blank=True,
+                                             help_text="earliest records-check hit not yet reviewed by a supervisor")
+    missed_in_a_row = models.SmallIntegerField(default=0, db_default=0, help_text="missed check-ins since the last appearance")
+    derived_current = models.BooleanField(default=True, db_default=False,
+                                          help_text="false for rows written by a bulk load until their derived columns are computed")
+
     history = HistoricalRecords()
 
     class Meta:
         indexes = [
             models.Index(fields=["office", "id"]),       # per-office counts and keyset pages
-            models.Index(fields=["officer", "status"]),  # an officer's open cases
+            models.Index(fields=["officer", "status"]),  # an officer's open cases, in case-id order
+            # Covers every column the national overdue scan reads, in (officer, office) order:
+            # that scan reads this index alone and aggregates without sorting (docs/worklist.md).
+            models.Index(fields=["status", "officer", "office", "unit", "stage", "opened_on", "next_report_due",
+                                 "last_contact_on", "final_order_date", "stay_of_removal_until", "appeal_pending",
+                                 "warning_served_on", "custody_review_count", "records_check_owed_since",
+                                 "hit_review_owed_since"], name="case_overdue_scan_idx"),
+            models.Index(fields=["id"], condition=Q(derived_current=False), name="case_derived_stale_idx"),
         ]
         constraints = [
             models.CheckConstraint(
@@ -199,6 +237,8 @@ class Case(models.Model):
             ),
             models.CheckConstraint(condition=Q(reporting_cadence_days__gt=0), name="case_cadence_positive"),
             models.CheckConstraint(condition=Q(version__gte=1), name="case_version_positive"),
+            models.CheckConstraint(condition=Q(custody_review_count__gte=0, missed_in_a_row__gte=0),
+                                   name="case_counters_nonnegative"),
         ]
 
     def __str__(self) -> str:
@@ -234,6 +274,13 @@ class CheckIn(models.Model):
     method = models.CharField(max_length=16, choices=CheckInMethod.choices, default=CheckInMethod.IN_PERSON)
     records_check = models.CharField(max_length=12, choices=RecordsCheck.choices, default=RecordsCheck.NOT_RUN)
     records_check_detail = models.CharField(max_length=300, blank=True)
+    records_check_at = models.DateTimeField(null=True, blank=True, help_text="when the records check was run")
+    rescheduled_to = models.DateField(null=True, blank=True)
+    note = models.CharField(max_length=300, blank=True, default="", db_default="")
+    hit_reviewed_on = models.DateField(null=True, blank=True)
+    hit_reviewed_by = models.ForeignKey(settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.PROTECT,
+                                        related_name="+", db_index=False)
+    hit_review_decision = models.CharField(max_length=300, blank=True, default="", db_default="")
 
     class Meta:
         indexes = [models.Index(fields=["case", "scheduled_for"]), models.Index(fields=["office", "scheduled_for"])]
@@ -242,4 +289,37 @@ class CheckIn(models.Model):
                 condition=~Q(outcome=CheckInOutcome.APPEARED) | Q(occurred_at__isnull=False),
                 name="checkin_appeared_has_time",
             ),
+            models.CheckConstraint(
+                condition=~Q(records_check__in=[RecordsCheck.HIT, RecordsCheck.UNAVAILABLE]) | ~Q(records_check_detail=""),
+                name="checkin_hit_or_unavailable_has_detail",
+            ),
+            models.CheckConstraint(
+                condition=~Q(outcome=CheckInOutcome.RESCHEDULED) | Q(rescheduled_to__isnull=False),
+                name="checkin_rescheduled_has_date",
+            ),
+            models.CheckConstraint(
+                condition=Q(hit_reviewed_on__isnull=True) | (Q(records_check=RecordsCheck.HIT) & ~Q(hit_review_decision="")),
+                name="checkin_hit_review_has_decision",
+            ),
         ]
+
+
+class ClaimDecision(models.TextChoices):
+    REJECTED = "rejected", "Not a U.S. citizen"
+    UPHELD = "upheld", "U.S. citizen"
+
+
+class CitizenshipClaimDecision(models.Model):
+    """A supervisor's decision on a claim to U.S. citizenship, with the reason (DOMAIN.md §4)."""
+
+    person = models.ForeignKey(Person, on_delete=models.CASCADE, related_name="citizenship_decisions")
+    case = models.ForeignKey(Case, on_delete=models.CASCADE, related_name="citizenship_decisions", db_index=False)
+    office = models.ForeignKey("offices.FieldOffice", on_delete=models.PROTECT, db_index=False)
+    decision = models.CharField(max_length=10, choices=ClaimDecision.choices)
+    reason = models.CharField(max_length=500)
+    decided_by = models.ForeignKey(settings.AUTH_USER_MODEL, on_delete=models.PROTECT, related_name="+")
+    decided_at = models.DateTimeField()
+
+    class Meta:
+        indexes = [models.Index(fields=["case", "decided_at"]), models.Index(fields=["office", "decided_at"])]
+        constraints = [models.CheckConstraint(condition=~Q(reason=""), name="claim_decision_has_reason")]

@@ -17,6 +17,9 @@ class TimeLogEntry(models.Model):
     activity = models.CharField(max_length=24, choices=activities.choices)
     started_at = models.DateTimeField()
     minutes = models.IntegerField()
+    default_minutes_used = models.BooleanField(
+        default=False, db_default=False,
+        help_text="true when the officer kept the activity's default duration instead of entering the time spent")
 
     class Meta:
         verbose_name_plural = "time log entries"
