@@ -20,6 +20,7 @@ from typing import Annotated, Any
 
 import typer
 from rich.console import Console
+from rich.markup import escape
 from rich.table import Table
 
 stderr = Console(stderr=True)
@@ -96,7 +97,8 @@ def table(title: str, columns: list[str], rows: list[list[Any]]) -> None:
     for i, col in enumerate(columns):
         out.add_column(col, justify="left" if i == 0 else "right")
     for row in rows:
-        out.add_row(*("" if v is None else f"{v:,}" if isinstance(v, int) and not isinstance(v, bool) else str(v) for v in row))
+        out.add_row(*("" if v is None else f"{v:,}" if isinstance(v, int) and not isinstance(v, bool) else escape(str(v))
+                      for v in row))
     stdout.print(out)
 
 

@@ -160,3 +160,18 @@ def test_the_example_panel_loads_and_the_gap_is_reported():
     gap = {r["case_type"]: r for r in services.weight_gap()["case_types"]}
     assert gap["osup/final_order"]["gap"] == pytest.approx(5.11 - 2.3)
     assert gap["atd/pending"]["measured"] is None
+
+
+def test_outliers_include_the_overdue_task_rate():
+    _weights(recognizance__pending=2.0)
+    officers = _office("SPM", loads=(0, 0, 0, 0, 0))
+    today = dt.date.today()
+    for i, officer in enumerate(officers):
+        for k in range(10):
+            # the last officer's check-ins are all long overdue, the others' all in the future
+            due = today - dt.timedelta(days=200) if i == 4 else today + dt.timedelta(days=30 + k)
+            factories.case(factories.person("SPM"), officer=officer, next_report_due=due,
+                           last_contact_on=today - dt.timedelta(days=10))
+    rows = [r for r in services.outliers(office="SPM") if r["metric"] == "overdue_rate"]
+    assert [r["officer"] for r in rows] == [officers[4].id]
+    assert rows[0]["value"] > rows[0]["threshold"]

@@ -737,7 +737,7 @@ def outliers(*, office: str | None = None, weights_kind: str = WeightKind.MEASUR
     params = parameters()
     k = params["outliers"]["iqr_multiple"]
     rows = [r for r in officer_capacity(office=office, weights_kind=weights_kind) if r["status"] == OfficerStatus.ACTIVE]
-    overdue = _overdue_rates([r["officer"] for r in rows])
+    overdue = _overdue_rates(office)
     for r in rows:
         r["overdue_rate"] = overdue.get(r["officer"])
     out = []
@@ -752,20 +752,16 @@ def outliers(*, office: str | None = None, weights_kind: str = WeightKind.MEASUR
             q1, median, q3 = np.percentile(values, [25, 50, 75])
             threshold = q3 + k * (q3 - q1)
             for m in members:
-                if m[metric] is not None and m[metric] > threshold and q3 > q1:
+                if m[metric] is not None and m[metric] > threshold:
                     out.append({"officer": m["officer"], "name": m["name"], "office": code, "metric": metric,
                                 "value": m[metric], "office_median": round(float(median), 2),
                                 "office_iqr": round(float(q3 - q1), 2), "threshold": round(float(threshold), 2)})
     return out
 
 
-def _overdue_rates(officer_ids: list[int]) -> dict[int, float]:
-    """Overdue tasks per open case for each officer, from the worklist's task derivation."""
-    try:
-        from caseload.docket.tasks import overdue_counts_by_officer
-    except ImportError:
-        return {}
-    counts = overdue_counts_by_officer(officer_ids, as_of=clock.today())
-    cases = dict(Case.objects.filter(officer_id__in=officer_ids, status=CaseStatus.OPEN)
-                 .values_list("officer_id").annotate(n=Count("id")).values_list("officer_id", "n"))
-    return {o: round(counts.get(o, 0) / cases[o], 4) for o in officer_ids if cases.get(o)}
+def _overdue_rates(office: str | None) -> dict[int, float]:
+    """Overdue tasks per open case for each officer, from the worklist's overdue summary."""
+    from caseload.docket.worklist import overdue_summary
+
+    rows = overdue_summary(office=office, as_of=clock.today())["officers"]
+    return {r["officer"]: round(r["overdue"] / r["open_cases"], 4) for r in rows if r["open_cases"]}
