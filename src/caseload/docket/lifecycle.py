@@ -256,6 +256,38 @@ def do_lift_stay(*, case: Case, reason: str, officer: Officer | None = None, min
                           actor_label=actor_label, reason=reason, details=time)
 
 
+def do_release_from_detention(*, case: Case, supervision_type: str, reason: str, cadence_days: int,
+                              officer: Officer | None = None, minutes: int | None = None, actor=None,
+                              actor_label: str | None = None) -> Case:
+    """Release a detained person onto the non-detained docket (e.g. an order of supervision).
+
+    A final-order case whose removal may not be reasonably foreseeable (uncooperative country,
+    no travel document after 180 days) needs a decided foreseeability review on record first
+    (countries.foreseeability), so a release is never decided without that review.
+    """
+    from caseload.countries.foreseeability import check_release_decision_allowed
+    from caseload.docket.models import SupervisionType
+    from caseload.offices.models import Unit
+
+    check_open(case)
+    reason = check_reason(reason)
+    if case.unit != Unit.DETAINED:
+        raise Conflict("not_detained", f"case {case.pk} is on the {case.unit} docket, not detained")
+    if supervision_type not in SupervisionType.values:
+        raise UsageError("invalid_supervision_type", f"supervision type must be one of {', '.join(SupervisionType.values)}")
+    if cadence_days <= 0:
+        raise UsageError("invalid_cadence", "the reporting cadence must be at least one day")
+    check_release_decision_allowed(case)
+    today = clock.today()
+    with transaction.atomic():
+        time = log_case_time(case, officer, "custody_review", minutes, required=False)
+        return write_case(case, changes={"unit": Unit.NON_DETAINED, "supervision_type": supervision_type,
+                                         "reporting_cadence_days": cadence_days,
+                                         "next_report_due": today + dt.timedelta(days=cadence_days)},
+                          action="case.released", actor=actor, actor_label=actor_label, reason=reason,
+                          details={"supervision_type": supervision_type, "cadence_days": cadence_days, **time})
+
+
 def check_final_order(case: Case) -> None:
     check_open(case)
     if case.stage != Stage.FINAL_ORDER:

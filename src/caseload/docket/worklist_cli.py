@@ -283,6 +283,22 @@ def case_schedule_removal(case_id: CaseArg, on: Annotated[str, typer.Option("--o
     _case_result(fmt, case, f"removal scheduled for {case.removal_scheduled_for}")
 
 
+@case_app.command("release")
+@command
+def case_release(case_id: CaseArg,
+                 supervision: Annotated[str, typer.Option("--supervision", help="osup, atd, recognizance, bond or parole")],
+                 reason: Annotated[str, typer.Option("--reason", help="the release decision and its basis")],
+                 cadence_days: Annotated[int, typer.Option("--cadence-days", help="days between required check-ins")] = 90,
+                 officer: OfficerOpt = None, minutes: MinutesOpt = None, fmt: FormatOption = Format.text) -> None:
+    """Release a detained person onto the non-detained docket (needs a decided foreseeability review when one is due)."""
+    from caseload.docket.lifecycle import access_case, do_release_from_detention
+
+    case = do_release_from_detention(case=access_case(case_id), supervision_type=supervision, reason=reason,
+                                     cadence_days=cadence_days, officer=_officer(officer), minutes=minutes,
+                                     actor_label="cli:case release")
+    _case_result(fmt, case, f"released onto {case.supervision_type} supervision")
+
+
 @case_app.command("claim")
 @command
 def case_claim(case_id: CaseArg, reason: Annotated[str, typer.Option("--reason", help="the claim and its basis")],
