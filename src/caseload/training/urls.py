@@ -1,3 +1,8 @@
 """Pages of the training app."""
 
-urlpatterns: list = []
+from django.urls import path
+
+from caseload.training import views
+
+app_name = "training"
+urlpatterns = [path("", views.compliance_page, name="compliance")]

@@ -1,0 +1,30 @@
+"""Pages of the training app: compliance by office (read-only, every signed-in user)."""
+
+from __future__ import annotations
+
+import datetime as dt
+
+from django.contrib.auth.decorators import login_required
+from django.shortcuts import render
+from django.views.decorators.http import require_GET
+
+from caseload.core import clock
+from caseload.core.errors import CaseloadError
+from caseload.training.services import compliance, list_courses
+
+
+@require_GET
+@login_required
+def compliance_page(request):
+    raw = request.GET.get("as_of", "").strip()
+    try:
+        as_of = dt.date.fromisoformat(raw) if raw else clock.today()
+        course = request.GET.get("course") or None
+        rows = compliance(as_of=as_of, course=course)["offices"]
+    except (ValueError, CaseloadError) as exc:
+        message = exc.message if isinstance(exc, CaseloadError) else f"as_of must be a date as YYYY-MM-DD, got {raw!r}"
+        return render(request, "training/compliance.html", {"error": message, "rows": [], "courses": list_courses()},
+                      status=400)
+    totals = {k: sum(r[k] for r in rows) for k in ("officers", "current", "expiring", "overdue", "never")}
+    return render(request, "training/compliance.html", {"rows": rows, "totals": totals, "as_of": as_of, "course": course,
+                                                        "courses": list_courses()})
