@@ -24,9 +24,13 @@ $(STAMP): pyproject.toml
 
 install: $(STAMP) ## create the virtualenv and install the project with dev extras
 
-demo: install ## create the database, generate demo data (SCALE, SEED) and serve on 127.0.0.1:8000
+demo: install ## create the database, generate demo data (SCALE, SEED), load policy, manual, curriculum; serve on 127.0.0.1:8000
 	$(VENV)/bin/caseload init
 	$(VENV)/bin/caseload generate --scale $(SCALE) --seed $(SEED) --replace
+	$(VENV)/bin/caseload policy reclassify
+	$(VENV)/bin/caseload manual import --sample
+	$(VENV)/bin/caseload training import --sample
+	$(VENV)/bin/caseload users add demo --role administrator || echo "user demo exists already (caseload users add NAME --role ROLE for another)"
 	$(VENV)/bin/caseload serve --host 127.0.0.1 --port 8000
 
 # Both runs always happen; the target fails if either fails (including pytest's

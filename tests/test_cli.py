@@ -90,9 +90,26 @@ def test_init_creates_and_migrates_a_fresh_sqlite_database(tmp_path):
     url = f"sqlite:///{tmp_path / 'fresh.sqlite3'}"
     proc = _cli("--database", url, "init", "--format", "json")
     assert proc.returncode == 0, proc.stderr
-    assert json.loads(proc.stdout) == {"migrated": True, "offices": 24, "countries": 249, "roles": 5}
+    assert json.loads(proc.stdout) == {"migrated": True, "offices": 24, "countries": 249, "roles": 5,
+                                       "rule_sets": 3, "cadence_tables": 3}
+    again = _cli("--database", url, "init", "--format", "json")  # idempotent
+    assert json.loads(again.stdout)["rule_sets"] == 3
     summary = _cli("--database", url, "docket", "summary", "--format", "json")
     assert json.loads(summary.stdout)["cases"] == 0
     import sqlite3
 
     assert sqlite3.connect(tmp_path / "fresh.sqlite3").execute("PRAGMA journal_mode").fetchone()[0] == "wal"
+
+
+@pytest.mark.django_db
+def test_users_add_creates_a_user_in_its_role_with_a_hashed_password():
+    from django.contrib.auth.models import User
+
+    result = run("users", "add", "sam", "--role", "supervisor", "--format", "json")
+    doc = json.loads(result.stdout)
+    user = User.objects.get(username="sam")
+    assert doc["role"] == "supervisor" and user.groups.filter(name="supervisor").exists()
+    assert user.check_password(doc["password"]) and doc["password"] not in user.password
+    again = run("users", "add", "sam", "--role", "officer")
+    assert again.exit_code == 1 and "exists already" in again.stderr
+    assert run("users", "add", "kim", "--role", "chief").exit_code == 2

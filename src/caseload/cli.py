@@ -24,9 +24,11 @@ app = typer.Typer(no_args_is_help=True, add_completion=False, pretty_exceptions_
 docket_app = typer.Typer(no_args_is_help=True, help="The docket: headline figures and case lists.")
 officers_app = typer.Typer(no_args_is_help=True, help="Officers.")
 audit_app = typer.Typer(no_args_is_help=True, help="The hash-chained audit log.")
+users_app = typer.Typer(no_args_is_help=True, help="User accounts and their roles.")
 app.add_typer(docket_app, name="docket")
 app.add_typer(officers_app, name="officers")
 app.add_typer(audit_app, name="audit")
+app.add_typer(users_app, name="users")
 
 # Command groups that live with their domain app: (module with a Typer ``app``, group name).
 APP_COMMANDS = [
@@ -78,8 +80,20 @@ def init(fmt: FormatOption = Format.text) -> None:
 
     call_command("migrate", interactive=False, verbosity=0)
     counts = load_reference_data()
+    counts.update(_shipped_policy())
     emit(fmt, {"migrated": True, **counts},
-         lambda: stderr.print(f"database ready: {counts['offices']} offices, {counts['countries']} countries, {counts['roles']} roles"))
+         lambda: stderr.print(f"database ready: {counts['offices']} offices, {counts['countries']} countries, "
+                              f"{counts['roles']} roles, {counts['rule_sets']} priority rule sets, "
+                              f"{counts['cadence_tables']} reporting-cadence tables"))
+
+
+def _shipped_policy() -> dict:
+    """Install the shipped priority rule sets and cadence tables not installed yet (audited)."""
+    from caseload.policy.models import CadenceTable, RuleSet
+    from caseload.policy.services import do_load_shipped
+
+    do_load_shipped(actor_label="cli:init")
+    return {"rule_sets": RuleSet.objects.count(), "cadence_tables": CadenceTable.objects.count()}
 
 
 @app.command()
@@ -170,6 +184,22 @@ def audit_verify(fmt: FormatOption = Format.text) -> None:
         else f"[red]audit chain broken at event {result.first_bad_id}[/red]: {result.reason}", highlight=False))
     if not result.ok:
         raise typer.Exit(1)
+
+
+@users_app.command("add")
+@command
+def users_add(username: Annotated[str, typer.Argument(help="login name")],
+              role: Annotated[str, typer.Option(help="officer, supervisor, hq_analyst, auditor or administrator")],
+              password_stdin: Annotated[bool, typer.Option("--password-stdin", help="read the password from standard input")] = False,
+              fmt: FormatOption = Format.text) -> None:
+    """Create a user in one role; without --password-stdin a strong password is generated and shown once."""
+    from caseload.core.users import do_add_user
+
+    password = sys.stdin.readline().rstrip("\n") if password_stdin else None
+    user, secret = do_add_user(username=username, role=role, password=password, actor_label="cli:users add")
+    doc = {"id": user.pk, "username": user.username, "role": role}
+    emit(fmt, doc if password_stdin else {**doc, "password": secret},
+         lambda: stderr.print(f"user {user.username} ({role}) created" + ("" if password_stdin else f"; password: {secret}")))
 
 
 @app.command()
