@@ -119,7 +119,7 @@ def raw_postgres_copy(url: str, scale: float) -> float:
         con.execute("DROP SCHEMA IF EXISTS bench_raw CASCADE")
         con.execute("CREATE SCHEMA bench_raw")
         for table in synthetic.TABLES:
-            con.execute(f"CREATE TABLE bench_raw.{table} (LIKE public.{table})")
+            con.execute(f"CREATE TABLE bench_raw.{table} (LIKE public.{table} INCLUDING DEFAULTS)")
         seconds = 0.0
         for batch in drawn_batches(scale):
             started = time.perf_counter()
@@ -160,7 +160,7 @@ def bench_generate_postgres(scale: float, url: str) -> dict:
     insert = result["timings"]["insert"]
     return {
         "scale": scale, "wall_seconds": round(wall, 2), "peak_rss_mib": round(rss, 1), "phases": result["timings"],
-        "baseline": "raw COPY of the same rows into bare copies of the tables",
+        "baseline": "raw COPY of the same rows into bare copies of the tables (columns and defaults only)",
         "baseline_seconds": round(raw, 2), "insert_seconds": insert, "ratio": round(insert / raw, 3),
         "targets": {"wall_seconds": 120},
     }
@@ -194,18 +194,33 @@ def main(argv: list[str] | None = None) -> int:
     pg_url = os.environ.get("CASELOAD_DATABASE_URL", "")
     ctx = Context(scale=args.scale, sqlite_db=args.workdir / "bench.sqlite3", pg_url=pg_url)
     results: dict = {}
+
+    def measure(name: str, func) -> None:
+        """Run one benchmark; a failure is recorded, not fatal, and figures are saved as they come."""
+        log(f"{name} …")
+        try:
+            results[name] = func()
+        except Exception as exc:  # noqa: BLE001 - report and go on with the next benchmark
+            results[name] = {"error": f"{type(exc).__name__}: {exc}"}
+            log(f"{name} failed: {exc}")
+        save(results)
+        print(f"{name}: {json.dumps(results[name])}", flush=True)
+
     if wanted - {"generate_postgres"}:
-        results["generate_sqlite"] = bench_generate_sqlite(args.scale, args.workdir)
+        measure("generate_sqlite", lambda: bench_generate_sqlite(args.scale, args.workdir))
         for name, module in modules.items():
             if name in wanted:
-                log(f"{name} …")
-                results[name] = module.run(ctx)
+                measure(name, lambda module=module: module.run(ctx))
     if "generate_postgres" in wanted:
         if "generate_sqlite" not in results:
             setup_django(pg_url)  # reference data for drawing the baseline's rows
-        results["generate_postgres"] = bench_generate_postgres(args.scale, pg_url)
-    for name, figures in results.items():
-        print(f"{name}: {json.dumps(figures)}")
+        measure("generate_postgres", lambda: bench_generate_postgres(args.scale, pg_url))
+    failed = [name for name, figures in results.items() if "error" in figures]
+    log(f"written to {RESULTS.relative_to(ROOT)}" + (f"; failed: {', '.join(failed)}" if failed else ""))
+    return 1 if failed else 0
+
+
+def save(results: dict) -> None:
     previous = json.loads(RESULTS.read_text()).get("results", {}) if RESULTS.exists() else {}
     document = {
         "run_at": dt.datetime.now(dt.UTC).isoformat(timespec="seconds"),
@@ -214,8 +229,6 @@ def main(argv: list[str] | None = None) -> int:
     }
     RESULTS.parent.mkdir(parents=True, exist_ok=True)
     RESULTS.write_text(json.dumps(document, indent=1) + "\n")
-    log(f"written to {RESULTS.relative_to(ROOT)}")
-    return 0
 
 
 if __name__ == "__main__":
