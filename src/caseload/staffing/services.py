@@ -558,17 +558,34 @@ def _problem(cases: OfficeCases, officers: OfficeOfficers, table: WeightTable) -
     )
 
 
-def officer_capacity(*, office: str | None = None, weights_kind: str = WeightKind.MEASURED) -> list[dict]:
-    """Capacity % per docket officer: weighted load ÷ available casework minutes a month."""
+@dataclass
+class OfficeState:
+    """What balancing, assignment and capacity read about one office."""
+
+    params: dict
+    office: FieldOffice
+    table: WeightTable
+    cases: OfficeCases
+    officers: OfficeOfficers
+    problem: balancing.Problem
+
+
+def office_state(office: FieldOffice, weights_kind: str = WeightKind.MEASURED) -> OfficeState:
     params = parameters()
     table = weight_table(weights_for(weights_kind))
+    as_of = clock.today()
+    cases = office_cases(office, table.group_by, as_of=as_of, continuity_days=params["balance"]["continuity_days"])
+    officers = office_officers(office, params, measured_collateral(table), as_of=as_of)
+    return OfficeState(params, office, table, cases, officers, _problem(cases, officers, table))
+
+
+def officer_capacity(*, office: str | None = None, weights_kind: str = WeightKind.MEASURED) -> list[dict]:
+    """Capacity % per docket officer: weighted load ÷ available casework minutes a month."""
     offices = [access_office(office)] if office else list(FieldOffice.objects.filter(active=True).order_by("code"))
     out = []
-    as_of = clock.today()
     for fo in offices:
-        cases = office_cases(fo, table.group_by, as_of=as_of, continuity_days=params["balance"]["continuity_days"])
-        officers = office_officers(fo, params, measured_collateral(table), as_of=as_of)
-        p = _problem(cases, officers, table)
+        state = office_state(fo, weights_kind)
+        officers, p = state.officers, state.problem
         load = p.loads()
         for i, oid in enumerate(officers.ids):
             out.append({"officer": int(oid), "name": officers.names[i], "office": fo.code, "status": officers.status[i],
@@ -585,13 +602,9 @@ def balance_office(code: str, *, max_moves: int | None = None, apply: bool = Fal
     started = time.perf_counter()
     if max_moves is not None and max_moves < 0:
         raise UsageError("invalid_max_moves", "--max-moves must be 0 or more")
-    params = parameters()
-    office = access_office(code)
-    table = weight_table(weights_for(weights_kind))
-    as_of = clock.today()
-    cases = office_cases(office, table.group_by, as_of=as_of, continuity_days=params["balance"]["continuity_days"])
-    officers = office_officers(office, params, measured_collateral(table), as_of=as_of)
-    p = _problem(cases, officers, table)
+    state = office_state(access_office(code), weights_kind)
+    params, office, table, cases, officers, p = (state.params, state.office, state.table, state.cases, state.officers,
+                                                 state.problem)
     if method == "greedy":
         solution = balancing.greedy(p, max_moves=max_moves)
     else:
@@ -704,14 +717,9 @@ def assign_unassigned(code: str, *, apply: bool = True, actor_label: str = "cli:
     Eligible: an active non-detained officer of the office, holding the certification when the
     person has the national-security flag. Loads are updated as cases are placed.
     """
-    params = parameters()
-    office = access_office(code)
-    table = weight_table(weights_for(weights_kind))
-    as_of = clock.today()
-    cases = office_cases(office, table.group_by, as_of=as_of, continuity_days=params["balance"]["continuity_days"])
-    officers = office_officers(office, params, measured_collateral(table), as_of=as_of)
-    p = _problem(cases, officers, table)
-    load = p.loads().astype(float)
+    state = office_state(access_office(code), weights_kind)
+    office, table, cases, officers = state.office, state.table, state.cases, state.officers
+    load = state.problem.loads().astype(float)
     avail = np.where(officers.available > 0, officers.available, np.nan)
     active = officers.status == OfficerStatus.ACTIVE
     pending = np.flatnonzero(cases.officer_ids == 0)[: limit if limit else None]
