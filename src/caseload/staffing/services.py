@@ -749,12 +749,15 @@ def assign_unassigned(code: str, *, apply: bool = True, actor_label: str = "cli:
             "assignments": moves}
 
 
-def outliers(*, office: str | None = None, weights_kind: str = WeightKind.MEASURED) -> list[dict]:
+def outliers(*, office: str | None = None, weights_kind: str = WeightKind.MEASURED,
+             capacity: list[dict] | None = None) -> list[dict]:
     """Officers more than ``iqr_multiple`` IQRs above their office's third quartile on caseload,
-    capacity % or overdue-task rate, with the metric, the value and the office median."""
+    capacity % or overdue-task rate, with the metric, the value and the office median.
+    ``capacity`` reuses rows of :func:`officer_capacity` already computed for the same offices."""
     params = parameters()
     k = params["outliers"]["iqr_multiple"]
-    rows = [r for r in officer_capacity(office=office, weights_kind=weights_kind) if r["status"] == OfficerStatus.ACTIVE]
+    capacity = capacity if capacity is not None else officer_capacity(office=office, weights_kind=weights_kind)
+    rows = [dict(r) for r in capacity if r["status"] == OfficerStatus.ACTIVE]
     overdue = _overdue_rates(office)
     for r in rows:
         r["overdue_rate"] = overdue.get(r["officer"])

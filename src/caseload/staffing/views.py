@@ -21,5 +21,5 @@ def office_capacity(request, code: str):
     chart = bar_chart_svg(active, category="name", value="capacity_pct", title=f"Capacity % by officer, {office.code}",
                           value_title="capacity %") if active else ""
     return render(request, "staffing/office.html", {
-        "office": office, "rows": rows, "chart_svg": chart, "outliers": services.outliers(office=office.code),
+        "office": office, "rows": rows, "chart_svg": chart, "outliers": services.outliers(office=office.code, capacity=rows),
     })
