@@ -35,6 +35,12 @@ class ConfigurationError(CaseloadError):
     exit_code = 3
 
 
+class Forbidden(CaseloadError):
+    """The acting user lacks the role or permission the action needs (HTTP 403)."""
+
+    http_status = 403
+
+
 class NotFound(CaseloadError):
     http_status = 404
 

@@ -7,12 +7,8 @@ from __future__ import annotations
 
 import rules
 
-from caseload.core.errors import CaseloadError
+from caseload.core.errors import Forbidden
 from caseload.core.permissions import is_administrator, is_hq_analyst, is_officer, is_supervisor, reads_national_docket
-
-
-class Forbidden(CaseloadError):
-    http_status = 403
 
 
 @rules.predicate

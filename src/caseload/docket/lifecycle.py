@@ -17,7 +17,7 @@ from django.db import transaction
 from django.db.models import F
 
 from caseload.core import audit, clock
-from caseload.core.errors import CaseloadError, Conflict, NotFound, UsageError
+from caseload.core.errors import Conflict, Forbidden, NotFound, UsageError
 from caseload.core.permissions import is_administrator, is_supervisor
 from caseload.countries.models import TravelDocumentRequest
 from caseload.docket import tasks as task_rules
@@ -28,10 +28,7 @@ from caseload.offices.models import Officer
 from caseload.workload.services import log_minutes
 
 
-class PermissionDenied(CaseloadError):
-    """The acting user lacks the role the action needs."""
-
-    http_status = 403
+PermissionDenied = Forbidden  # the name the docket services and their callers use
 
 
 # --- reading ------------------------------------------------------------------------------
