@@ -16,7 +16,6 @@ import argparse
 import csv
 import gzip
 import hashlib
-import io
 import json
 import sys
 from collections import Counter, defaultdict
