@@ -144,3 +144,29 @@ def verify(batch: int = 5000) -> VerifyResult:
                 return VerifyResult(count, False, pk, "content does not match its hash (row altered)")
             prev = stored_hash
             last_id = pk
+
+
+READ_ACTIONS = ("case.read", "case.list")
+
+
+def record_read(*, action: str, via: str, actor=None, actor_label: str | None = None,
+                case_ids=(), a_numbers=(), office_id: int | None = None) -> AuditEvent:
+    """Record that a user or process was shown people's records: one event per page, export or
+    command, listing the case ids and A-numbers shown (``case.read`` for one record, ``case.list``
+    for a list). ``via`` names the route or command, e.g. ``/cases/12/`` or ``worklist``.
+
+    A command-line read is recorded as ``cli:<command>`` with the operating-system user."""
+    if action not in READ_ACTIONS:
+        raise ValueError(f"a read is one of {READ_ACTIONS}, got {action!r}")
+    details: dict = {"via": via, "cases": [int(c) for c in case_ids], "a_numbers": [str(a) for a in a_numbers]}
+    if actor is None:
+        import getpass
+
+        actor_label = actor_label or f"cli:{via}"
+        try:
+            details["os_user"] = getpass.getuser()
+        except (KeyError, OSError):
+            details["os_user"] = ""
+    object_id = details["a_numbers"][0] if action == "case.read" and len(details["a_numbers"]) == 1 else ""
+    return record(action=action, actor=actor, actor_label=actor_label, object_type="person" if object_id else "",
+                  object_id=object_id, office_id=office_id, details=details)

@@ -41,3 +41,16 @@ class AuditEvent(models.Model):
 
     def __str__(self) -> str:
         return f"#{self.pk} {self.occurred_at:%Y-%m-%d %H:%M:%S} {self.actor_label} {self.action}"
+
+
+class Account(models.Model):
+    """What a user account needs beyond Django's user: the office a supervisor oversees.
+
+    An officer user's office comes from their officer record (``Officer.user``)."""
+
+    user = models.OneToOneField(settings.AUTH_USER_MODEL, on_delete=models.CASCADE, related_name="caseload_account")
+    office = models.ForeignKey("offices.FieldOffice", null=True, blank=True, on_delete=models.PROTECT,
+                               related_name="+", help_text="the office a supervisor oversees")
+
+    def __str__(self) -> str:
+        return f"{self.user} ({self.office_id or 'no office'})"
