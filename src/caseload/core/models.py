@@ -54,3 +54,22 @@ class Account(models.Model):
 
     def __str__(self) -> str:
         return f"{self.user} ({self.office_id or 'no office'})"
+
+
+class BulkLoad(models.Model):
+    """A bulk load that dropped indexes or foreign keys (``caseload.core.bulk.BulkLoader``).
+
+    The row is written in the same transaction as the drop and deleted in the one that
+    restores what was dropped, so a load killed in between leaves a durable record: the next
+    load, ``caseload init`` or ``caseload doctor --repair`` restores ``dropped``. A load that
+    cannot be resumed by running it again (``resumable`` false: the generator) keeps its row,
+    with nothing left to restore, as the mark that its partial data must be cleared."""
+
+    label = models.CharField(max_length=80, help_text="what loads, e.g. 'generate' or 'import:removals'")
+    owner = models.CharField(max_length=200, help_text="host:pid of the loading process")
+    started_at = models.DateTimeField()
+    resumable = models.BooleanField(default=True, help_text="running the load again completes it")
+    dropped = models.JSONField(default=list, help_text="[{kind, table, name, definition}] to restore")
+
+    def __str__(self) -> str:
+        return f"{self.label} ({self.owner}, {self.started_at:%Y-%m-%d %H:%M:%S})"
