@@ -1,4 +1,4 @@
-"""Turn typed service errors into HTTP answers at the edge (DESIGN.md §3)."""
+"""Turn typed service errors into HTTP answers at the edge (docs/development.md)."""
 
 from __future__ import annotations
 

@@ -1,4 +1,4 @@
-"""The append-only, hash-chained audit log (DESIGN.md §5)."""
+"""The append-only, hash-chained audit log (docs/audit.md)."""
 
 from __future__ import annotations
 

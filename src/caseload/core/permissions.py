@@ -1,4 +1,4 @@
-"""Roles (Django groups) and the predicates built on them (DESIGN.md §5)."""
+"""Roles (Django groups) and the predicates built on them (docs/data-model.md, roles)."""
 
 from __future__ import annotations
 

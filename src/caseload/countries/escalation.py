@@ -5,7 +5,7 @@ Steps open in order (``data/travel_documents.toml``): consulate contact, headqua
 diplomatic escalation. A refusal opens the first step at once; the daily sweep opens it for
 requests pending past the stalled threshold, lapses steps left open past their due date (the
 next step opens, so nothing stops silently) and resolves tasks whose case got a document or
-was closed. DOMAIN.md §4 (the Jean Jacques case): the case stays visible throughout.
+was closed. docs/domain.md §4 (the Jean Jacques case): the case stays visible throughout.
 """
 
 from __future__ import annotations

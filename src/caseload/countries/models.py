@@ -116,7 +116,7 @@ class TravelDocumentRequest(models.Model):
 
 
 class EscalationStep(models.TextChoices):
-    """The order in which a refused or stalled request is escalated (DOMAIN.md §4)."""
+    """The order in which a refused or stalled request is escalated (docs/domain.md §4)."""
 
     CONSULATE_CONTACT = "consulate_contact", "Contact the consulate"
     HEADQUARTERS_REVIEW = "headquarters_review", "Headquarters review"

@@ -1,5 +1,5 @@
 """The travel-document lifecycle: requested -> consular interview -> issued (with expiry) /
-refused (with reason) / expired / withdrawn (DOMAIN.md §4, docs/countries.md).
+refused (with reason) / expired / withdrawn (docs/domain.md §4, docs/countries.md).
 
 Every status change goes through :func:`check_transition` (one ``match`` over (old, new)).
 Requesting a document and scheduling the consular interview are removal steps: they call the

@@ -1,4 +1,4 @@
-"""Due-process guards on removal steps (DOMAIN.md §4, DESIGN.md §5).
+"""Due-process guards on removal steps (docs/domain.md §4).
 
 A removal step (requesting a travel document, scheduling a removal) is refused while a stay of
 removal is in effect, an appeal is pending, or a claim to U.S. citizenship is unresolved. The

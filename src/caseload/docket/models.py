@@ -42,7 +42,7 @@ class CitizenshipClaim(models.TextChoices):
 
 
 class Person(models.Model):
-    """A noncitizen on the docket, with the facts the priority rule sets read (DOMAIN.md §5)."""
+    """A noncitizen on the docket, with the facts the priority rule sets read (docs/domain.md §5)."""
 
     a_number = models.CharField(max_length=9, unique=True, validators=[anumber.validate_stored])
     first_name = models.CharField(max_length=80)
@@ -310,7 +310,7 @@ class ClaimDecision(models.TextChoices):
 
 
 class CitizenshipClaimDecision(models.Model):
-    """A supervisor's decision on a claim to U.S. citizenship, with the reason (DOMAIN.md §4)."""
+    """A supervisor's decision on a claim to U.S. citizenship, with the reason (docs/domain.md §4)."""
 
     person = models.ForeignKey(Person, on_delete=models.CASCADE, related_name="citizenship_decisions")
     case = models.ForeignKey(Case, on_delete=models.CASCADE, related_name="citizenship_decisions", db_index=False)

@@ -32,7 +32,7 @@ class VersionedFile(models.Model):
 
 
 class RuleSet(VersionedFile):
-    """A priority rule set (DOMAIN.md §5). ``levels`` lists the level codes in rank order."""
+    """A priority rule set (docs/domain.md §5). ``levels`` lists the level codes in rank order."""
 
     levels = models.JSONField(help_text="[{code, label}] in rank order: rank 1 is the most urgent")
     default_level = models.CharField(max_length=24)

@@ -1,6 +1,6 @@
 """Policy services: install rule sets and cadence tables, explain, reclassify, compare, exceptions.
 
-Naming follows DESIGN.md §3: ``access_*`` fetches (raising NotFound), ``check_*`` validates,
+Naming follows docs/development.md (conventions): ``access_*`` fetches (raising NotFound), ``check_*`` validates,
 ``do_*`` changes state and writes its audit event in the same transaction.
 """
 

@@ -1,4 +1,4 @@
-"""Workload study, staffing model, hiring allocation, balancing and assignment (DOMAIN.md §6).
+"""Workload study, staffing model, hiring allocation, balancing and assignment (docs/domain.md §6).
 
 Reads columns with SQL and computes with NumPy; the pure algorithms are in ``weights.py``,
 ``hiring.py`` and ``balance.py``.

@@ -1,4 +1,4 @@
-"""Case weights from a time study (DOMAIN.md §6): pure NumPy, no Django.
+"""Case weights from a time study (docs/domain.md §6): pure NumPy, no Django.
 
 weight_t = officer minutes spent on cases of type t in a period ÷ case-months of type t.
 
