@@ -481,12 +481,13 @@ class OfficeCases:
     keys: list[tuple[str, bool, bool]]   # (weight type, national security, check-in within the window)
 
 
-def office_cases(office: FieldOffice, group_by: tuple[str, ...], *, as_of: dt.date, continuity_days: int) -> OfficeCases:
+def office_cases(office: FieldOffice, group_by: tuple[str, ...], *, as_of: dt.date, continuity_days: int,
+                 unit: str = Unit.NON_DETAINED) -> OfficeCases:
     rows = _rows(
         f"SELECT c.id, c.officer_id, p.a_number, c.next_report_due, p.national_security_flag, {_case_type_sql(group_by)} "
         "FROM docket_case c JOIN docket_person p ON p.id = c.person_id "
-        "WHERE c.office_id = %s AND c.status = 'open' AND c.unit = 'non_detained' ORDER BY c.id",
-        [office.id],
+        "WHERE c.office_id = %s AND c.status = 'open' AND c.unit = %s ORDER BY c.id",
+        [office.id, str(unit)],
     )
     if not rows:
         empty = np.zeros(0, dtype=np.int64)
@@ -514,8 +515,11 @@ class OfficeOfficers:
     certified: np.ndarray
 
 
-def office_officers(office: FieldOffice, params: dict, collateral: float | None, *, as_of: dt.date) -> OfficeOfficers:
-    rows = list(docket_officers().filter(office=office).order_by("id")
+def office_officers(office: FieldOffice, params: dict, collateral: float | None, *, as_of: dt.date,
+                    unit: str = Unit.NON_DETAINED) -> OfficeOfficers:
+    officers = docket_officers() if unit == Unit.NON_DETAINED else \
+        Officer.objects.filter(unit=unit).exclude(status=OfficerStatus.SEPARATED)
+    rows = list(officers.filter(office=office).order_by("id")
                 .values_list("id", "first_name", "last_name", "status", "weekly_hours"))
     ids = np.array([r[0] for r in rows], dtype=np.int64)
     yv = year_value(params, collateral_minutes_per_officer_month=collateral, officer_ids=list(ids), as_of=as_of)
@@ -570,12 +574,14 @@ class OfficeState:
     problem: balancing.Problem
 
 
-def office_state(office: FieldOffice, weights_kind: str = WeightKind.MEASURED) -> OfficeState:
+def office_state(office: FieldOffice, weights_kind: str = WeightKind.MEASURED,
+                 unit: str = Unit.NON_DETAINED) -> OfficeState:
     params = parameters()
     table = weight_table(weights_for(weights_kind))
     as_of = clock.today()
-    cases = office_cases(office, table.group_by, as_of=as_of, continuity_days=params["balance"]["continuity_days"])
-    officers = office_officers(office, params, measured_collateral(table), as_of=as_of)
+    cases = office_cases(office, table.group_by, as_of=as_of, continuity_days=params["balance"]["continuity_days"],
+                         unit=unit)
+    officers = office_officers(office, params, measured_collateral(table), as_of=as_of, unit=unit)
     return OfficeState(params, office, table, cases, officers, _problem(cases, officers, table))
 
 
@@ -711,18 +717,23 @@ def do_apply_moves(*, office: FieldOffice, moves: list[dict], actor_label: str, 
 
 
 def assign_unassigned(code: str, *, apply: bool = True, actor_label: str = "cli:assign",
-                      weights_kind: str = WeightKind.MEASURED, limit: int | None = None) -> dict:
+                      weights_kind: str = WeightKind.MEASURED, limit: int | None = None,
+                      unit: str = Unit.NON_DETAINED, case_ids=None) -> dict:
     """Give each unassigned open case of an office to the eligible officer with the lowest capacity %.
 
-    Eligible: an active non-detained officer of the office, holding the certification when the
-    person has the national-security flag. Loads are updated as cases are placed.
+    Eligible: an active officer of the office and ``unit`` (non-detained by default), holding the
+    certification when the person has the national-security flag. Loads are updated as cases are
+    placed. ``case_ids`` limits the run to those cases (intake, an officer's departure).
     """
-    state = office_state(access_office(code), weights_kind)
+    state = office_state(access_office(code), weights_kind, unit)
     office, table, cases, officers = state.office, state.table, state.cases, state.officers
     load = state.problem.loads().astype(float)
     avail = np.where(officers.available > 0, officers.available, np.nan)
     active = officers.status == OfficerStatus.ACTIVE
-    pending = np.flatnonzero(cases.officer_ids == 0)[: limit if limit else None]
+    unassigned = cases.officer_ids == 0
+    if case_ids is not None:
+        unassigned &= np.isin(cases.case_ids, np.asarray(list(case_ids), dtype=np.int64))
+    pending = np.flatnonzero(unassigned)[: limit if limit else None]
     moves, unplaced = [], []
     for c in pending:
         key = cases.keys[cases.key_index[c]]
