@@ -3,13 +3,14 @@ import json
 
 import pytest
 
-from caseload.core.errors import Conflict, UsageError
+from caseload.core.errors import CaseloadError, Conflict, UsageError
 from caseload.core.models import AuditEvent
 from caseload.docket.models import Case
 from caseload.ingest.generate import generate_docket
 from caseload.offices.models import Officer
 from caseload.staffing import services
 from caseload.staffing.models import AssignmentRecord, CaseWeightSet
+from caseload.workload.models import TimeLogEntry
 from tests import factories
 
 pytestmark = pytest.mark.django_db
@@ -62,9 +63,79 @@ def test_plan_arithmetic_and_keys():
     assert set(spm) >= {"office", "cases", "workload_hours", "fte_need", "on_board", "gap", "recommended_caseload", "hires"}
     assert spm["cases"] == 60 and spm["on_board"] == 2
     assert spm["workload_hours"] == pytest.approx(60 * 3.0 * 12 / 60)
-    assert spm["fte_need"] == pytest.approx(36 / 1700, abs=0.01)
+    assert spm["fte_need"] == round(36 / 1700, 2)
     assert spm["recommended_caseload"] == round(1700 * 60 / 36)  # = year value ÷ minutes per case-year
     assert doc["national"]["cases"] == 60
+
+
+def test_plan_fte_need_and_capacity_are_exact():
+    _weights(recognizance__pending=850.0)   # 850 min a month x 12 / 60 = 170 hours a case-year
+    _office("SPM", loads=(10, 10, 10))
+    doc = services.staffing_plan()
+    spm = next(o for o in doc["offices"] if o["office"] == "SPM")
+    year_value = 2080 - 303.5 - 40          # no training records: the default 40 hours
+    assert doc["year_value_hours"] == year_value
+    assert spm["workload_hours"] == 30 * 170.0
+    assert spm["fte_need"] == round(30 * 170.0 / year_value, 2) == 2.94
+    assert spm["capacity_pct_before"] == round(100 * 30 * 170.0 / year_value / 3, 1) == 97.9
+    assert doc["national"]["year_value"]["training_hours_source"] == "default"
+    assert doc["national"]["year_value"]["training_hours"] == 40
+
+
+def _log(officer, day, *, case=None, minutes=30):
+    from caseload.workload.services import log_minutes
+
+    return log_minutes(officer=officer, activity="check_in" if case else "phone_call", case=case, minutes=minutes,
+                       started_at=dt.datetime.combine(day, dt.time(15), tzinfo=dt.UTC))
+
+
+def test_default_period_is_the_twelve_months_ending_at_the_latest_time_log_entry():
+    officer = factories.officer("SPM")
+    case = factories.case(factories.person("SPM"), officer=officer, opened_on=dt.date(2015, 1, 1))
+    _log(officer, dt.date(2015, 9, 30), case=case, minutes=100)   # before the period: not counted
+    _log(officer, dt.date(2016, 3, 1), case=case, minutes=60)
+    _log(officer, dt.date(2016, 9, 30), case=case, minutes=40)    # the latest entry
+    doc = services.measure_weights(group_by=("supervision_type",), reps=50)
+    assert doc["period"] == {"from": "2015-10-01", "to": "2016-10-01"}
+    (weight,) = doc["weights"]
+    months = 366 / (365.25 / 12)                                  # 2015-10-01 to 2016-10-01 is 366 days
+    assert weight["case_type"] == "recognizance"
+    assert weight["minutes_per_case_month"] == round(100 / months, 4)
+
+
+def test_a_period_without_time_log_is_refused_and_nothing_is_stored():
+    officer = factories.officer("SPM")
+    case = factories.case(factories.person("SPM"), officer=officer)
+    _log(officer, dt.date(2016, 9, 30), case=case)
+    with pytest.raises(UsageError) as err:
+        services.measure_weights(start=dt.date(2025, 1, 1), end=dt.date(2026, 1, 1))
+    assert err.value.code == "no_time_log_in_period" and err.value.exit_code == 2
+    TimeLogEntry.objects.all().delete()
+    with pytest.raises(UsageError) as err:
+        services.staffing_plan()        # no stored set: the plan measures the default period, which is empty
+    assert err.value.code == "no_time_log_in_period"
+    assert not CaseWeightSet.objects.exists()
+
+
+def test_a_plan_refuses_zero_weights():
+    _weights(recognizance__pending=0.0, osup__final_order=0.0)
+    _office("SPM", loads=(10,))
+    with pytest.raises(CaseloadError) as err:
+        services.staffing_plan(hires=3)
+    assert err.value.code == "zero_weights"
+
+
+def test_a_plan_says_which_weights_and_period_it_used():
+    officer = factories.officer("SPM")
+    case = factories.case(factories.person("SPM"), officer=officer, opened_on=dt.date(2015, 1, 1))
+    _log(officer, dt.date(2016, 6, 30), case=case, minutes=600)
+    doc = services.staffing_plan()
+    weights = doc["national"]["weights"]
+    stored = CaseWeightSet.objects.get()
+    assert weights["set"] == stored.pk and weights["kind"] == "measured"
+    assert weights["period"] == {"from": "2015-07-01", "to": "2016-07-01"}
+    assert weights["group_by"] == ["supervision_type", "stage", "priority"]
+    assert "2015-07-01 to 2016-07-01" in weights["provenance"]
 
 
 def test_plan_with_hires_compares_with_the_proportional_rule():

@@ -31,8 +31,9 @@ def _kind(value: str) -> str:
 @workload_app.command("weights")
 @command
 def weights(
-    date_from: Annotated[str | None, typer.Option("--from", metavar="DATE", help="period start (default: --to minus 365 days)")] = None,
-    date_to: Annotated[str | None, typer.Option("--to", metavar="DATE", help="period end, exclusive (default today)")] = None,
+    date_from: Annotated[str | None, typer.Option("--from", metavar="DATE", help="period start (default: 12 months before --to)")] = None,
+    date_to: Annotated[str | None, typer.Option("--to", metavar="DATE", help="period end, exclusive (default: the day after "
+                                                "the latest time-log entry)")] = None,
     group_by: Annotated[str | None, typer.Option("--group-by", help="case facts defining a case type, comma-separated: "
                                                  "supervision_type, stage, priority, national_security")] = None,
     save: Annotated[bool, typer.Option("--save", help="store the result as the current measured weights")] = False,
@@ -136,6 +137,10 @@ def _render_plan(doc: dict) -> None:
            for o in doc["offices"]])
     n = doc["national"]
     stderr.print(f"national: {n['cases']:,} cases, FTE need {n['fte_need']}, on board {n['on_board']}, gap {n['gap']}")
+    w, yv = n["weights"], n["year_value"]
+    period = f", period {w['period']['from']} to {w['period']['to']}" if w["period"] else ""
+    stderr.print(f"weights: {w['kind']} set {w['set']} ({w['name']}{period}); training hours {yv['training_hours']} "
+                 f"({'from the training records' if yv['training_hours_source'] == 'records' else 'default parameter: no training records'})")
     if "allocation" in n:
         a = n["allocation"]
         stderr.print(f"allocation: largest shortfall ratio {a['max_shortfall_ratio']} (proportional rule: "

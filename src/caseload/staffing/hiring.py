@@ -1,29 +1,37 @@
 """Hiring allocation as an exact integer programme (scipy.optimize.milp): pure, no Django.
 
-Given each office's FTE need and officers on board, allocate N new officers to minimise, in
-this order:
+Given each office's FTE need and officers on board, allocate up to N new officers. With
+shortfall_o = max(0, need_o − on_board_o − hires_o) and projected capacity
+cap_o = need_o ÷ (on_board_o + hires_o) (the office's workload over its officers, 1.0 = 100 %),
+the allocation minimises, in this order:
 
-1. the largest remaining shortfall ratio  max_o (shortfall_o ÷ need_o), then
-2. the total shortfall  Σ_o shortfall_o, and, among allocations equal on both,
-3. Σ_o hires_o × on_board_o ÷ need_o: hires that no shortfall needs go where each officer
-   carries the most workload,
+1. the largest shortfall ratio  max_o (shortfall_o ÷ need_o);
+2. the total shortfall  Σ_o shortfall_o;
+3. the largest projected capacity  max_o cap_o over the offices with a need (equivalently: it
+   maximises the smallest staffing ratio (on_board_o + hires_o) ÷ need_o, a linear objective);
+4. the number of hires left unplaced: among allocations equal on 1–3, as many of the N hires as
+   the per-office limits and the budget allow are placed;
+5. the sum of projected capacities  Σ_o cap_o, which spreads hires that none of 1–4 decides
+   (cap_o is convex in hires_o, so its piecewise-linear interpolation at whole hires is exact;
+   an office left with no officer at all counts as holding half an officer).
 
-where shortfall_o = max(0, need_o − on_board_o − hires_o). Optional constraints: a per-office
-maximum (training capacity, office space) and a budget with a per-office cost of a hire.
-The problem is solved lexicographically: first the smallest attainable maximum ratio z*, then
-the smallest total shortfall s* subject to max ratio ≤ z*, then the tie-break subject to both
-(each with a tolerance of 1e-9).
+Each stage is solved to optimality and then held (within a tolerance of 1e-9) while the next
+is solved, so no later objective can worsen an earlier one. A budget never forces hires: the
+old rule "place as many hires as the budget buys, then balance" could trade a worse largest
+shortfall for more hires, which breaks objective 1. Optional constraints: a per-office maximum
+(training capacity, office space) and a budget with a per-office cost of a hire (cost ≥ 0).
 """
 
 from __future__ import annotations
 
-import itertools
 from dataclasses import dataclass
 
 import numpy as np
 from scipy.optimize import Bounds, LinearConstraint, milp
 
 TOLERANCE = 1e-9
+EMPTY_OFFICE = 0.5   # officers an office with none is counted as holding in objective 5
+SOLVER_OPTIONS = {"mip_rel_gap": 0.0}   # HiGHS stops at 0.01 % by default: exactness needs 0
 
 
 @dataclass(frozen=True)
@@ -31,93 +39,117 @@ class Allocation:
     hires: np.ndarray
     max_shortfall_ratio: float
     total_shortfall: float
+    max_capacity: float | None       # largest projected capacity (1.0 = 100 %); None if no office has a need
+    capacity_sum: float
 
-    def key(self) -> tuple[float, float]:
-        return (round(self.max_shortfall_ratio, 9), round(self.total_shortfall, 9))
+    @property
+    def hires_placed(self) -> int:
+        return int(self.hires.sum())
 
 
-def evaluate(need: np.ndarray, on_board: np.ndarray, hires: np.ndarray) -> Allocation:
-    shortfall = np.maximum(0.0, need - on_board - hires)
-    ratio = np.divide(shortfall, need, out=np.zeros_like(shortfall, dtype=float), where=need > 0)
-    return Allocation(np.asarray(hires, dtype=np.int64), float(ratio.max(initial=0.0)), float(shortfall.sum()))
+def capacity(need: np.ndarray, staffed: np.ndarray) -> np.ndarray:
+    """Projected capacity per office as objective 5 counts it: need ÷ officers (0 where no need)."""
+    need = np.asarray(need, dtype=float)
+    staffed = np.maximum(np.asarray(staffed, dtype=float), EMPTY_OFFICE)
+    return np.where(need > 0, need / staffed, 0.0)
+
+
+def evaluate(need, on_board, hires) -> Allocation:
+    """The figures of one allocation (any allocation, e.g. the proportional rule's)."""
+    need = np.asarray(need, dtype=float)
+    on_board = np.asarray(on_board, dtype=float)
+    hires = np.asarray(hires, dtype=np.int64)
+    staffed = on_board + hires
+    shortfall = np.maximum(0.0, need - staffed)
+    ratio = np.divide(shortfall, need, out=np.zeros_like(shortfall), where=need > 0)
+    with np.errstate(divide="ignore", invalid="ignore"):
+        true_capacity = np.where(need > 0, need / np.where(staffed > 0, staffed, 0.0), 0.0)
+    return Allocation(hires, float(ratio.max(initial=0.0)), float(shortfall.sum()),
+                      float(true_capacity[need > 0].max()) if (need > 0).any() else None,
+                      float(capacity(need, staffed).sum()))
+
+
+class _Programme:
+    """Rows of a MILP over the variables [h (n, integer), s (n), z, t, u (n)]."""
+
+    def __init__(self, n: int, upper: np.ndarray):
+        self.n = n
+        self.nv = 3 * n + 2
+        self.z, self.t = 2 * n, 2 * n + 1
+        self.rows: list[np.ndarray] = []
+        self.lo: list[float] = []
+        self.hi: list[float] = []
+        self.integrality = np.r_[np.ones(n), np.zeros(2 * n + 2)]
+        self.bounds = Bounds(np.r_[np.zeros(2 * n + 1), -np.inf, np.zeros(n)],
+                             np.r_[upper, np.full(2 * n + 2, np.inf)])
+
+    def h(self, o: int) -> int:
+        return o
+
+    def s(self, o: int) -> int:
+        return self.n + o
+
+    def u(self, o: int) -> int:
+        return 2 * self.n + 2 + o
+
+    def vector(self, coefs: dict[int, float]) -> np.ndarray:
+        r = np.zeros(self.nv)
+        for idx, value in coefs.items():
+            r[idx] += value
+        return r
+
+    def add(self, coefs: dict[int, float] | np.ndarray, low: float, high: float) -> None:
+        self.rows.append(coefs if isinstance(coefs, np.ndarray) else self.vector(coefs))
+        self.lo.append(low)
+        self.hi.append(high)
+
+    def minimise(self, objective: np.ndarray, what: str) -> tuple[np.ndarray, float]:
+        """Solve for ``objective``, then hold it at its optimum for the stages that follow."""
+        result = milp(c=objective, constraints=LinearConstraint(np.array(self.rows), self.lo, self.hi),
+                      integrality=self.integrality, bounds=self.bounds, options=SOLVER_OPTIONS)
+        if result.status != 0 or result.x is None:
+            raise RuntimeError(f"hiring allocation: the solver found no optimal {what} ({result.message})")
+        self.add(objective, -np.inf, result.fun + TOLERANCE * max(1.0, abs(result.fun)))
+        return result.x, result.fun
 
 
 def allocate(need, on_board, total_hires: int, *, max_per_office=None, cost=None, budget: float | None = None) -> Allocation:
-    """The lexicographically optimal allocation of up to ``total_hires`` officers.
-
-    All ``total_hires`` are placed unless a per-office maximum or the budget stops it; hires
-    never increase a shortfall, so placing more is never worse.
-    """
+    """The lexicographically optimal allocation of at most ``total_hires`` officers (module docstring)."""
     need = np.asarray(need, dtype=float)
     on_board = np.asarray(on_board, dtype=float)
     n = len(need)
     if total_hires < 0:
         raise ValueError("the number of hires cannot be negative")
-    upper = np.full(n, float(total_hires)) if max_per_office is None else np.minimum(np.asarray(max_per_office, dtype=float), total_hires)
-    # Variables: hires h (n, integer), shortfall s (n, continuous ≥ 0), max ratio z (1).
-    nv = 2 * n + 1
-    h, s, z = slice(0, n), slice(n, 2 * n), 2 * n
-    rows, lo, hi = [], [], []
-
-    def row(coefs: dict, low: float, high: float) -> None:
-        r = np.zeros(nv)
-        for idx, value in coefs.items():
-            r[idx] = value
-        rows.append(r)
-        lo.append(low)
-        hi.append(high)
-
+    if (need < 0).any() or (on_board < 0).any():
+        raise ValueError("need and officers on board cannot be negative")
+    upper = np.full(n, float(total_hires)) if max_per_office is None else \
+        np.clip(np.asarray(max_per_office, dtype=float), 0, total_hires)
+    p = _Programme(n, upper)
+    staffed_need = need > 0
     for o in range(n):
-        # s_o + h_o ≥ need_o − on_board_o
-        row({n + o: 1.0, o: 1.0}, need[o] - on_board[o], np.inf)
-        if need[o] > 0:  # s_o / need_o ≤ z
-            row({n + o: 1.0 / need[o], z: -1.0}, -np.inf, 0.0)
-    # Place as many hires as the limits allow: first find that number, then require it.
-    placeable = int(min(total_hires, upper.sum()))
+        p.add({p.s(o): 1.0, p.h(o): 1.0}, need[o] - on_board[o], np.inf)       # s_o ≥ need_o − on_board_o − h_o
+        if staffed_need[o]:
+            p.add({p.s(o): 1.0 / need[o], p.z: -1.0}, -np.inf, 0.0)            # s_o ÷ need_o ≤ z
+            p.add({p.t: 1.0, p.h(o): -1.0 / need[o]}, -np.inf, on_board[o] / need[o])   # t ≤ (b_o + h_o) ÷ need_o
+            curve = capacity(np.full(int(upper[o]) + 1, need[o]), on_board[o] + np.arange(int(upper[o]) + 1))
+            p.add({p.u(o): 1.0}, curve[-1], np.inf)                             # u_o ≥ cap_o, exact at whole hires:
+            for k in range(int(upper[o])):                                     # one chord per step of the curve
+                slope = curve[k + 1] - curve[k]
+                p.add({p.u(o): 1.0, p.h(o): -slope}, curve[k] - slope * k, np.inf)
+    if not staffed_need.any():
+        p.add({p.t: 1.0}, -np.inf, 0.0)   # no office has a need: objective 3 is empty
+    p.add({p.h(o): 1.0 for o in range(n)}, -np.inf, total_hires)
     if cost is not None and budget is not None:
         cost = np.asarray(cost, dtype=float)
-        row({i: cost[i] for i in range(n)}, -np.inf, budget)
-        placeable = _most_hires_within_budget(upper, cost, budget, placeable)
-    row({i: 1.0 for i in range(n)}, placeable, placeable)
-    integrality = np.r_[np.ones(n), np.zeros(n + 1)]
-    bounds = Bounds(np.zeros(nv), np.r_[upper, np.full(n + 1, np.inf)])
-    constraints = LinearConstraint(np.array(rows), lo, hi)
-
-    first = milp(c=np.eye(nv)[z], constraints=constraints, integrality=integrality, bounds=bounds)
-    _check(first, "maximum shortfall ratio")
-    z_star = first.x[z]
-    rows.append(np.eye(nv)[z])
-    lo.append(-np.inf)
-    hi.append(z_star + TOLERANCE)
-    second = milp(c=np.r_[np.zeros(n), np.ones(n), 0.0], constraints=LinearConstraint(np.array(rows), lo, hi),
-                  integrality=integrality, bounds=bounds)
-    _check(second, "total shortfall")
-    rows.append(np.r_[np.zeros(n), np.ones(n), 0.0])
-    lo.append(-np.inf)
-    hi.append(second.fun + TOLERANCE * max(1.0, abs(second.fun)))
-    staffing_ratio = np.divide(on_board, need, out=np.full(n, 1e6), where=need > 0)
-    third = milp(c=np.r_[staffing_ratio, np.zeros(n + 1)], constraints=LinearConstraint(np.array(rows), lo, hi),
-                 integrality=integrality, bounds=bounds)
-    best = third if third.status == 0 and third.x is not None else second
-    hires = np.rint(best.x[h]).astype(np.int64)
-    return evaluate(need, on_board, hires)
-
-
-def _most_hires_within_budget(upper: np.ndarray, cost: np.ndarray, budget: float, cap: int) -> int:
-    """Largest number of hires the budget can pay for: cheapest offices first (exact for unit hires)."""
-    placed, spent = 0, 0.0
-    for o in np.argsort(cost, kind="stable"):
-        take = int(min(upper[o], cap - placed, (budget - spent) // cost[o] if cost[o] > 0 else upper[o]))
-        placed += max(take, 0)
-        spent += max(take, 0) * cost[o]
-        if placed >= cap:
-            break
-    return placed
-
-
-def _check(result, what: str) -> None:
-    if result.status != 0 or result.x is None:
-        raise RuntimeError(f"hiring allocation: the solver found no optimal {what} ({result.message})")
+        if (cost < 0).any():
+            raise ValueError("the cost of a hire cannot be negative")
+        p.add({p.h(o): cost[o] for o in range(n)}, -np.inf, budget)
+    p.minimise(p.vector({p.z: 1.0}), "largest shortfall ratio")
+    p.minimise(p.vector({p.s(o): 1.0 for o in range(n)}), "total shortfall")
+    p.minimise(p.vector({p.t: -1.0}), "largest projected capacity")
+    p.minimise(p.vector({p.h(o): -1.0 for o in range(n)}), "number of hires")
+    x, _ = p.minimise(p.vector({p.u(o): 1.0 for o in range(n)}), "sum of projected capacities")
+    return evaluate(need, on_board, np.rint(x[:n]).astype(np.int64))
 
 
 def proportional(docket_sizes, total_hires: int) -> np.ndarray:
@@ -130,21 +162,3 @@ def proportional(docket_sizes, total_hires: int) -> np.ndarray:
     order = np.argsort(-(exact - base), kind="stable")
     base[order[: total_hires - int(base.sum())]] += 1
     return base
-
-
-def brute_force(need, on_board, total_hires: int, *, max_per_office=None) -> Allocation:
-    """Exhaustive search over every allocation of exactly the placeable hires (small instances only)."""
-    need = np.asarray(need, dtype=float)
-    on_board = np.asarray(on_board, dtype=float)
-    n = len(need)
-    upper = [total_hires] * n if max_per_office is None else [min(m, total_hires) for m in max_per_office]
-    placeable = min(total_hires, sum(upper))
-    best: Allocation | None = None
-    for combo in itertools.product(*(range(u + 1) for u in upper)):
-        if sum(combo) != placeable:
-            continue
-        candidate = evaluate(need, on_board, np.array(combo))
-        if best is None or candidate.key() < best.key():
-            best = candidate
-    assert best is not None
-    return best

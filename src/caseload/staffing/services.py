@@ -110,11 +110,22 @@ def _case_type_sql(group_by: tuple[str, ...]) -> str:
 
 def measure_weights(*, start: dt.date | None = None, end: dt.date | None = None,
                     group_by: tuple[str, ...] = DEFAULT_GROUP_BY, seed: int = 0, reps: int = 1000) -> dict:
-    """Minutes per case-month per case type over [start, end) from the time log, with 90 % intervals."""
-    end = end or clock.today()
-    start = start or end - dt.timedelta(days=365)
+    """Minutes per case-month per case type over [start, end) from the time log, with 90 % intervals.
+
+    The default period is the 12 months ending at the latest time-log entry (not at today: a
+    docket whose time log ends earlier would otherwise measure nothing). A period that holds no
+    time-log entry is refused rather than measured as zero minutes for every type."""
+    start, end = default_period(start, end)
     if start >= end:
         raise UsageError("invalid_period", f"--from ({start}) must be before --to ({end})")
+    logged = _rows(
+        "SELECT case_id, SUM(minutes) FROM workload_timelogentry "
+        "WHERE started_at >= %s AND started_at < %s GROUP BY case_id",
+        [_day_start(start), _day_start(end)],
+    )
+    if not logged:
+        raise UsageError("no_time_log_in_period", f"the time log holds no entry from {start} to {end} (exclusive); "
+                                                  "choose a period with --from and --to")
     # Days open within the period and the case type are computed by the database: no per-row
     # date or string handling in Python for 2.2 million cases.
     rows = _rows(
@@ -131,11 +142,6 @@ def measure_weights(*, start: dt.date | None = None, end: dt.date | None = None,
     type_names, type_index = np.unique(np.array(key_col, dtype=object), return_inverse=True)
     type_names = [str(n) for n in type_names]
 
-    logged = _rows(
-        "SELECT case_id, SUM(minutes) FROM workload_timelogentry "
-        "WHERE started_at >= %s AND started_at < %s GROUP BY case_id",
-        [_day_start(start), _day_start(end)],
-    )
     minutes = np.zeros(len(case_ids))
     collateral_total = sum(float(total) for case_id, total in logged if case_id is None)
     logged = [(case_id, total) for case_id, total in logged if case_id is not None]
@@ -151,6 +157,42 @@ def measure_weights(*, start: dt.date | None = None, end: dt.date | None = None,
         "weights": [e.as_dict() for e in estimates],
         "collateral_minutes_per_officer_month": _per_officer_month(collateral_total, start, end),
     }
+
+
+def latest_time_log_day() -> dt.date | None:
+    """The day of the latest time-log entry (UTC), or None when the log is empty."""
+    # one MAX per office walks the (office, started_at) index instead of scanning the log
+    per_office = [row[0] for office_id in FieldOffice.objects.values_list("id", flat=True)
+                  for row in _rows("SELECT MAX(started_at) FROM workload_timelogentry WHERE office_id = %s", [office_id])]
+    found = [value for value in per_office if value is not None]
+    if not found:
+        return None
+    latest = max(found)
+    if isinstance(latest, str):  # SQLite returns the stored text
+        latest = dt.datetime.fromisoformat(latest)
+    return (latest.astimezone(dt.UTC) if latest.tzinfo else latest).date()
+
+
+def default_period(start: dt.date | None, end: dt.date | None) -> tuple[dt.date, dt.date]:
+    """[start, end) with the defaults filled in: end = the day after the latest time-log entry
+    (today when the log is empty), start = 12 months before end."""
+    if end is None:
+        latest = latest_time_log_day()
+        end = latest + dt.timedelta(days=1) if latest else clock.today()
+    return (start if start is not None else _add_months(end, -12)), end
+
+
+def _add_months(day: dt.date, months: int) -> dt.date:
+    """The same day ``months`` later (earlier when negative), the last of the month when it has no such day."""
+    index = day.year * 12 + day.month - 1 + months
+    year, month = divmod(index, 12)
+    month += 1
+    for d in (day.day, 30, 29, 28):
+        try:
+            return dt.date(year, month, d)
+        except ValueError:
+            continue
+    raise AssertionError("unreachable")
 
 
 def _day_start(day: dt.date) -> dt.datetime:
@@ -347,7 +389,7 @@ def year_value(params: dict, *, collateral_minutes_per_officer_month: float | No
     if hours <= 0:
         raise CaseloadError("no_year_value", f"the parameters leave no casework time ({hours:.1f} hours a year)")
     return {"year_value_hours": round(hours, 1), "paid_hours": yv["paid_hours"], "leave_hours": yv["leave_hours"],
-            "training_hours": round(training, 1), "training_source": "training records" if recorded else "default parameter",
+            "training_hours": round(training, 1), "training_hours_source": "records" if recorded else "default",
             "collateral_hours": round(collateral, 1), "source": yv["source"], "_training": recorded or {}}
 
 
@@ -383,6 +425,7 @@ def staffing_plan(*, hires: int | None = None, weights_kind: str = WeightKind.ME
     """FTE need, gap and recommended caseload per office; optionally an allocation of new hires."""
     params = parameters(overrides)
     table = weight_table(weights_for(weights_kind))
+    check_usable_weights(table)
     offices = list(FieldOffice.objects.filter(active=True).order_by("code").values_list("id", "code"))
     ids = [o for o, _ in offices]
     owners, tindex, tnames, counts = open_case_counts(table.group_by)
@@ -422,13 +465,17 @@ def staffing_plan(*, hires: int | None = None, weights_kind: str = WeightKind.ME
         naive = hiring.evaluate(need, board, hiring.proportional(per_office_cases, hires))
         allocation = result.hires
         comparison = {
-            "method": "exact integer programme (scipy.optimize.milp): minimise the largest shortfall ratio, then the total shortfall",
-            "hires_placed": int(result.hires.sum()),
+            "method": ("exact integer programme (scipy.optimize.milp): minimise the largest shortfall ratio, then the "
+                       "total shortfall, then the largest projected capacity %; then place as many hires as the limits "
+                       "and budget allow, spread to lower the sum of projected capacities"),
+            "hires_placed": result.hires_placed,
             "max_shortfall_ratio": round(result.max_shortfall_ratio, 4),
             "total_shortfall": round(result.total_shortfall, 2),
+            "max_capacity_pct_after": _pct(result.max_capacity),
             "proportional": {"rule": "hires in proportion to docket size",
                              "max_shortfall_ratio": round(naive.max_shortfall_ratio, 4),
                              "total_shortfall": round(naive.total_shortfall, 2),
+                             "max_capacity_pct_after": _pct(naive.max_capacity),
                              "hires": {code: int(h) for (_, code), h in zip(offices, naive.hires, strict=True) if h}},
         }
 
@@ -457,13 +504,35 @@ def staffing_plan(*, hires: int | None = None, weights_kind: str = WeightKind.ME
         "gap": round(float(gap.sum()), 2),
         "recommended_caseload": round(yv_hours * per_office_cases.sum() / total_hours) if total_hours else None,
         "hires": int(allocation.sum()),
-        "weights": {"kind": table.weight_set.kind, "set": table.weight_set.pk, "name": table.weight_set.name,
-                    "group_by": list(table.group_by)},
+        "weights": weights_used(table),
         "year_value": {k: v for k, v in yv.items() if not k.startswith("_")},
     }
     if comparison:
         national["allocation"] = comparison
     return {"year_value_hours": yv_hours, "offices": rows, "national": national}
+
+
+def _pct(ratio: float | None) -> float | None:
+    """A capacity ratio as a rounded percentage; None for no need or an office left without officers."""
+    return round(100 * ratio, 1) if ratio is not None and np.isfinite(ratio) else None
+
+
+def check_usable_weights(table: WeightTable) -> None:
+    """Refuse a weight set that gives every case type zero minutes: a plan on it would report no
+    workload and a surplus of officers."""
+    if not any(v > 0 for v in table.by_type.values()):
+        ws = table.weight_set
+        raise CaseloadError("zero_weights", f"weight set {ws.pk} ({ws.kind}, {ws.name!r}) gives every case type 0 minutes; "
+                                            "measure a period that holds time-log entries (caseload workload weights "
+                                            "--from DATE --to DATE --save) or load a panel's weights")
+
+
+def weights_used(table: WeightTable) -> dict:
+    """Which weights a computation used: the set, its kind, name, grouping, period and provenance."""
+    ws = table.weight_set
+    return {"kind": ws.kind, "set": ws.pk, "name": ws.name, "group_by": list(table.group_by),
+            "period": {"from": ws.period_from.isoformat(), "to": ws.period_to.isoformat()} if ws.period_from and ws.period_to else None,
+            "provenance": ws.provenance}
 
 
 # --- Officer capacity, balancing, assignment ------------------------------------------------
