@@ -45,3 +45,19 @@ def case(person_obj: Person | None = None, **fields) -> Case:
         "opened_on": dt.date(2020, 1, 10),
     }
     return Case.objects.create(**{**defaults, **fields})
+
+
+def user(role: str, username: str | None = None, *, office_code: str | None = None, officer_obj: Officer | None = None,
+         password: str = "a-long-test-password-7"):
+    """A user in one role through the accounts service: an officer user linked to ``officer_obj``
+    (created in ``office_code`` when not given), a supervisor to ``office_code`` (default WAS)."""
+    from caseload.core.users import do_add_user
+
+    if role == "officer" and officer_obj is None:
+        officer_obj = officer(office_code or "WAS")
+    account, _ = do_add_user(username=username or f"{role}-{Officer.objects.count()}-{office_code or ''}",
+                             role=role, password=password,
+                             officer_id=officer_obj.pk if role == "officer" else None,
+                             office_code=(office_code or "WAS") if role == "supervisor" else None,
+                             actor_label="test")
+    return account

@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import importlib
 import importlib.util
+import json
 import os
 import sys
 from pathlib import Path
@@ -17,16 +18,14 @@ from typing import Annotated
 
 import typer
 
-from caseload.clikit import Format, FormatOption, command, emit, parse_date, stderr, table
+from caseload.clikit import Format, FormatOption, command, emit, parse_date, stderr, stdout, table
 
 app = typer.Typer(no_args_is_help=True, add_completion=False, pretty_exceptions_enable=False,
                   help="caseload: case management, workload and staffing for a national supervision docket.")
 docket_app = typer.Typer(no_args_is_help=True, help="The docket: headline figures and case lists.")
-officers_app = typer.Typer(no_args_is_help=True, help="Officers.")
 audit_app = typer.Typer(no_args_is_help=True, help="The hash-chained audit log.")
 users_app = typer.Typer(no_args_is_help=True, help="User accounts and their roles.")
 app.add_typer(docket_app, name="docket")
-app.add_typer(officers_app, name="officers")
 app.add_typer(audit_app, name="audit")
 app.add_typer(users_app, name="users")
 
@@ -40,6 +39,8 @@ APP_COMMANDS = [
     ("caseload.staffing.cli", None),
     ("caseload.countries.cli", "countries"),
     ("caseload.ingest.cli", "import"),
+    ("caseload.offices.cli", "officers"),
+    ("caseload.docket.intake_cli", None),
 ]
 
 
@@ -155,51 +156,164 @@ def docket_list(
     """Open cases in case-id order, one page at a time."""
     from caseload.docket.services import list_cases
 
+    from caseload.core.audit import record_read
+    from caseload.docket import anumber
+
     rows = list_cases(office=office, officer=officer, limit=limit, after=after)
+    record_read(action="case.list", via="docket list", case_ids=[r["case_id"] for r in rows],
+                a_numbers=[anumber.normalize(r["a_number"]) for r in rows])
     emit(fmt, rows, lambda: table("Cases", ["A-number", "case", "office", "officer", "supervision", "stage"],
                                    [[r["a_number"], r["case_id"], r["office"], r["officer"], r["supervision_type"], r["stage"]] for r in rows]))
 
 
-@officers_app.command("list")
-@command
-def officers_list(office: Annotated[str | None, typer.Option(help="field office code")] = None,
-                  fmt: FormatOption = Format.text) -> None:
-    """Officers with their open-case counts."""
-    from caseload.offices.services import list_officers
-
-    rows = [{k: r[k] for k in ("id", "name", "office", "unit", "cases")} for r in list_officers(office=office)]
-    emit(fmt, rows, lambda: table("Officers", ["id", "name", "office", "unit", "cases"],
-                                   [[r["id"], r["name"], r["office"], r["unit"], r["cases"]] for r in rows]))
-
-
 @audit_app.command("verify")
 @command
-def audit_verify(fmt: FormatOption = Format.text) -> None:
-    """Recompute the audit log's hash chain; exit 1 if any event was altered or removed."""
+def audit_verify(checkpoint: Annotated[Path | None, typer.Option(help="a checkpoint file from `audit checkpoint`: also detects events removed after it")] = None,
+                 fmt: FormatOption = Format.text) -> None:
+    """Recompute the audit log's keyed hash chain; exit 1 if any event was altered, forged or removed."""
     from caseload.core.audit import verify
 
-    result = verify()
-    emit(fmt, result.as_dict(), lambda: stderr.print(
-        f"audit chain intact: {result.events:,} events" if result.ok
-        else f"[red]audit chain broken at event {result.first_bad_id}[/red]: {result.reason}", highlight=False))
+    result = verify(checkpoint=_read_checkpoint(checkpoint) if checkpoint else None)
+
+    def render() -> None:
+        if result.ok:
+            stderr.print(f"audit chain intact: {result.events:,} events" + (" (checked against the checkpoint)" if checkpoint else ""))
+        else:
+            table(f"Audit chain: {len(result.problems):,} problem(s) in {result.events:,} events", ["event", "problem"],
+                  [[p["id"], p["problem"]] for p in result.problems])
+    emit(fmt, result.as_dict(), render)
     if not result.ok:
         raise typer.Exit(1)
+
+
+def _read_checkpoint(path: Path) -> dict:
+    from caseload.core.errors import UsageError
+
+    try:
+        doc = json.loads(path.read_text())
+    except (OSError, ValueError) as exc:
+        raise UsageError("unreadable_checkpoint", f"cannot read the checkpoint {path}: {exc}") from None
+    if not isinstance(doc, dict) or not {"events", "last_id", "head", "at", "signature"} <= doc.keys():
+        raise UsageError("unreadable_checkpoint", f"{path} is not an audit checkpoint")
+    return doc
+
+
+@audit_app.command("checkpoint")
+@command
+def audit_checkpoint(out: Annotated[Path | None, typer.Option(help="also write the checkpoint to this file")] = None,
+                     fmt: FormatOption = Format.text) -> None:
+    """The chain's head signed with the audit key: keep it outside the database."""
+    from caseload.core.audit import checkpoint
+
+    doc = checkpoint()
+    if out:
+        out.write_text(json.dumps(doc, indent=2) + "\n")
+    emit(fmt, doc, lambda: stdout.print(json.dumps(doc, indent=2)))
+
+
+@audit_app.command("who-read")
+@command
+def audit_who_read(a_number: Annotated[str, typer.Argument(help="the person's A-number")],
+                   start: Annotated[str | None, typer.Option("--from", metavar="DATE")] = None,
+                   end: Annotated[str | None, typer.Option("--to", metavar="DATE")] = None,
+                   fmt: FormatOption = Format.text) -> None:
+    """Every user and process that was shown this person's record, and how."""
+    from caseload.core.audit import who_read
+    from caseload.docket import anumber
+
+    rows = who_read(anumber.check(a_number), start=parse_date(start, "--from"), end=parse_date(end, "--to"))
+    emit(fmt, rows, lambda: table(f"Reads of {a_number}", ["at", "actor", "action", "via"],
+                                   [[r["at"], r["actor"], r["action"], r["via"]] for r in rows]))
+
+
+@audit_app.command("activity")
+@command
+def audit_activity(username: Annotated[str, typer.Argument(help="user name (or a process label such as 'cli:worklist')")],
+                   start: Annotated[str | None, typer.Option("--from", metavar="DATE")] = None,
+                   end: Annotated[str | None, typer.Option("--to", metavar="DATE")] = None,
+                   fmt: FormatOption = Format.text) -> None:
+    """What one user read and changed, oldest first."""
+    from caseload.core.audit import activity
+
+    rows = activity(username, start=parse_date(start, "--from"), end=parse_date(end, "--to"))
+    emit(fmt, rows, lambda: table(f"Activity of {username}", ["at", "action", "object", "via", "cases shown"],
+                                   [[r["at"], r["action"], f"{r['object_type']} {r['object_id']}".strip(), r["via"], r["cases"]] for r in rows]))
+
+
+def _password_from_stdin() -> str:
+    line = sys.stdin.readline()
+    if not line:
+        from caseload.core.errors import UsageError
+
+        raise UsageError("password_required", "--password-stdin: no password on standard input")
+    return line.rstrip("\n")
 
 
 @users_app.command("add")
 @command
 def users_add(username: Annotated[str, typer.Argument(help="login name")],
               role: Annotated[str, typer.Option(help="officer, supervisor, hq_analyst, auditor or administrator")],
+              officer: Annotated[int | None, typer.Option(help="officer record id (required for the officer role)")] = None,
+              office: Annotated[str | None, typer.Option(help="office code (required for the supervisor role)")] = None,
               password_stdin: Annotated[bool, typer.Option("--password-stdin", help="read the password from standard input")] = False,
               fmt: FormatOption = Format.text) -> None:
     """Create a user in one role; without --password-stdin a strong password is generated and shown once."""
     from caseload.core.users import do_add_user
 
-    password = sys.stdin.readline().rstrip("\n") if password_stdin else None
-    user, secret = do_add_user(username=username, role=role, password=password, actor_label="cli:users add")
-    doc = {"id": user.pk, "username": user.username, "role": role}
+    password = _password_from_stdin() if password_stdin else None
+    user, secret = do_add_user(username=username, role=role, password=password, officer_id=officer,
+                               office_code=office, actor_label="cli:users add")
+    doc = {"id": user.pk, "username": user.username, "role": role, "officer": officer,
+           "office": office.upper() if office else None}
     emit(fmt, doc if password_stdin else {**doc, "password": secret},
-         lambda: stderr.print(f"user {user.username} ({role}) created" + ("" if password_stdin else f"; password: {secret}")))
+         lambda: stderr.print(f"user {user.username} ({role}) created" + ("" if password_stdin else f"; password (shown once): {secret}")))
+
+
+@users_app.command("list")
+@command
+def users_list(fmt: FormatOption = Format.text) -> None:
+    """Every account: role, office, linked officer, active, last sign-in."""
+    from caseload.core.users import list_users
+
+    rows = list_users()
+    emit(fmt, rows, lambda: table("Users", ["user", "role", "office", "officer", "active", "last sign-in"],
+                                   [[r["username"], r["role"], r["office"], r["officer"], "yes" if r["active"] else "no",
+                                     r["last_login"] or "never"] for r in rows]))
+
+
+@users_app.command("deactivate")
+@command
+def users_deactivate(username: Annotated[str, typer.Argument()], fmt: FormatOption = Format.text) -> None:
+    """The account can no longer sign in; its sessions end; its history stays."""
+    from caseload.core.users import do_deactivate_user
+
+    user = do_deactivate_user(username=username, actor_label="cli:users deactivate")
+    emit(fmt, {"username": user.username, "active": False}, lambda: stderr.print(f"user {user.username} deactivated"))
+
+
+@users_app.command("set-password")
+@command
+def users_set_password(username: Annotated[str, typer.Argument()],
+                       password_stdin: Annotated[bool, typer.Option("--password-stdin", help="read the password from standard input (required)")] = False,
+                       fmt: FormatOption = Format.text) -> None:
+    """Set a user's password, read from standard input."""
+    from caseload.core.errors import UsageError
+    from caseload.core.users import do_set_password
+
+    if not password_stdin:
+        raise UsageError("password_stdin_required", "give the password on standard input with --password-stdin")
+    user = do_set_password(username=username, password=_password_from_stdin(), actor_label="cli:users set-password")
+    emit(fmt, {"username": user.username, "password_set": True}, lambda: stderr.print(f"password of {user.username} set"))
+
+
+@users_app.command("mfa")
+@command
+def users_mfa(username: Annotated[str, typer.Argument()], fmt: FormatOption = Format.text) -> None:
+    """Enrol the user for two-factor sign-in: prints the TOTP secret and otpauth:// URI once."""
+    from caseload.core.users import do_enrol_mfa
+
+    doc = do_enrol_mfa(username=username, actor_label="cli:users mfa")
+    emit(fmt, doc, lambda: stderr.print(f"enter this in an authenticator app (shown once):\n  secret: {doc['secret']}\n  uri:    {doc['uri']}"))
 
 
 @app.command()

@@ -7,6 +7,12 @@ Everything that differs between machines comes from the environment:
 - ``CASELOAD_SECRET_KEY``: required when ``CASELOAD_DEBUG`` is off.
 - ``CASELOAD_DEBUG``: ``1`` for development (the default), ``0`` in production.
 - ``CASELOAD_ALLOWED_HOSTS``: comma-separated host names (default ``127.0.0.1,localhost``).
+- ``CASELOAD_AUDIT_KEY``: the key of the audit log's HMAC chain; required when ``CASELOAD_DEBUG=0``.
+- ``CASELOAD_SESSION_IDLE_MINUTES``: a signed-in session ends after this many idle minutes (30).
+- ``CASELOAD_MFA_ROLES``: roles that must sign in with a TOTP code (default
+  ``administrator,auditor`` when ``CASELOAD_DEBUG=0``, none otherwise; ``none`` for none).
+- ``CASELOAD_LOGIN_FAILURE_LIMIT`` / ``CASELOAD_LOGIN_LOCKOUT_MINUTES``: failed sign-ins for one
+  user name from one address before it is locked (5), and for how long (15).
 """
 
 from __future__ import annotations
@@ -23,6 +29,11 @@ SECRET_KEY = os.environ.get("CASELOAD_SECRET_KEY") or (
 )
 if not SECRET_KEY:
     raise RuntimeError("CASELOAD_SECRET_KEY must be set when CASELOAD_DEBUG=0")
+AUDIT_KEY = os.environ.get("CASELOAD_AUDIT_KEY") or (
+    "insecure-development-audit-key-set-CASELOAD_AUDIT_KEY" if DEBUG else None
+)
+if not AUDIT_KEY:
+    raise RuntimeError("CASELOAD_AUDIT_KEY must be set when CASELOAD_DEBUG=0")
 ALLOWED_HOSTS = [h for h in os.environ.get("CASELOAD_ALLOWED_HOSTS", "127.0.0.1,localhost").split(",") if h]
 
 INSTALLED_APPS = [
@@ -34,6 +45,9 @@ INSTALLED_APPS = [
     "django.contrib.staticfiles",
     "django.contrib.humanize",
     "django_htmx",
+    "django_otp",
+    "django_otp.plugins.otp_totp",
+    "axes",
     "rules.apps.AutodiscoverRulesConfig",
     "simple_history",
     "caseload.core",
@@ -54,20 +68,52 @@ MIDDLEWARE = [
     "django.middleware.common.CommonMiddleware",
     "django.middleware.csrf.CsrfViewMiddleware",
     "django.contrib.auth.middleware.AuthenticationMiddleware",
+    "django_otp.middleware.OTPMiddleware",
+    "django.contrib.auth.middleware.LoginRequiredMiddleware",
+    "caseload.core.middleware.RequireMFAMiddleware",
     "django.contrib.messages.middleware.MessageMiddleware",
     "django.middleware.clickjacking.XFrameOptionsMiddleware",
     "django_htmx.middleware.HtmxMiddleware",
     "simple_history.middleware.HistoryRequestMiddleware",
     "caseload.core.middleware.CaseloadErrorMiddleware",
+    "axes.middleware.AxesMiddleware",
 ]
 
 AUTHENTICATION_BACKENDS = [
+    "axes.backends.AxesStandaloneBackend",
     "rules.permissions.ObjectPermissionBackend",
     "django.contrib.auth.backends.ModelBackend",
 ]
 
 ROOT_URLCONF = "caseload.urls"
-LOGIN_URL = "/admin/login/"
+LOGIN_URL = "/accounts/login/"
+LOGIN_REDIRECT_URL = "/"
+LOGOUT_REDIRECT_URL = "/accounts/login/"
+
+AUTH_PASSWORD_VALIDATORS = [
+    {"NAME": "django.contrib.auth.password_validation.UserAttributeSimilarityValidator"},
+    {"NAME": "django.contrib.auth.password_validation.MinimumLengthValidator", "OPTIONS": {"min_length": 12}},
+    {"NAME": "django.contrib.auth.password_validation.CommonPasswordValidator"},
+    {"NAME": "django.contrib.auth.password_validation.NumericPasswordValidator"},
+]
+
+# An idle session ends: the cookie's age is renewed on every request.
+SESSION_IDLE_MINUTES = int(os.environ.get("CASELOAD_SESSION_IDLE_MINUTES", "30"))
+SESSION_COOKIE_AGE = SESSION_IDLE_MINUTES * 60
+SESSION_SAVE_EVERY_REQUEST = True
+SESSION_COOKIE_HTTPONLY = True
+
+_mfa = os.environ.get("CASELOAD_MFA_ROLES", "" if DEBUG else "administrator,auditor")
+MFA_ROLES = frozenset(r.strip() for r in _mfa.split(",") if r.strip() and r.strip() != "none")
+OTP_TOTP_ISSUER = "caseload"
+
+# Failed sign-ins (django-axes): lock one user name from one address after N failures.
+AXES_FAILURE_LIMIT = int(os.environ.get("CASELOAD_LOGIN_FAILURE_LIMIT", "5"))
+AXES_COOLOFF_TIME = int(os.environ.get("CASELOAD_LOGIN_LOCKOUT_MINUTES", "15")) / 60  # hours
+AXES_LOCKOUT_PARAMETERS = [["username", "ip_address"]]
+AXES_RESET_ON_SUCCESS = True
+AXES_LOCKOUT_TEMPLATE = "registration/locked.html"
+AXES_VERBOSE = False
 WSGI_APPLICATION = "caseload.wsgi.application"
 
 TEMPLATES = [
@@ -80,6 +126,7 @@ TEMPLATES = [
                 "django.template.context_processors.request",
                 "django.contrib.auth.context_processors.auth",
                 "django.contrib.messages.context_processors.messages",
+                "caseload.web.context.navigation",
             ]
         },
     }

@@ -5,10 +5,16 @@ from caseload.web import views
 
 urlpatterns = [
     path("", views.landing, name="landing"),
+    path("accounts/", include("caseload.web.accounts")),
     path("admin/", admin.site.urls),
+    path("audit/", include("caseload.core.urls")),
     path("docket/", include("caseload.docket.urls")),
     path("policy/", include("caseload.policy.urls")),
     path("training/", include("caseload.training.urls")),
     path("countries/", include("caseload.countries.urls")),
     path("staffing/", include("caseload.staffing.urls")),
 ]
+
+handler403 = "caseload.web.views.forbidden"
+handler404 = "caseload.web.views.not_found"
+handler500 = "caseload.web.views.server_error"

@@ -128,7 +128,7 @@ def test_sweep_escalation_package_formats_and_reviews():
     assert csv_out.splitlines()[0].startswith("a_number,office,final_order_date") and len(csv_out.splitlines()) == 2
     assert run("escalation", "CU", "--format", "html").stdout.startswith("<!doctype html>")
     assert "Cases" in run("escalation", "CU").stdout
-    assert AuditEvent.objects.filter(action="countries.escalation_package").count() == 4
+    assert AuditEvent.objects.filter(action="case.list", details__export="countries.escalation_package").count() == 4
 
     reviews = run_json("review", "list")
     assert [r["case"] for r in reviews] == [case.pk]

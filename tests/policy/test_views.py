@@ -4,13 +4,14 @@ import pytest
 from django.contrib.auth.models import User
 
 from caseload.policy import manual
+from tests import factories
 
 pytestmark = pytest.mark.django_db
 
 
 @pytest.fixture
 def signed_in(client):
-    client.force_login(User.objects.create_user("reader"))
+    client.force_login(factories.user("hq_analyst", "reader"))
     return client
 
 
@@ -22,7 +23,7 @@ def sample(db):
 @pytest.mark.parametrize("url", ["/policy/", "/policy/manual/", "/policy/manual/1.2/", "/policy/manual/diff/"])
 def test_pages_need_a_signed_in_user(client, url):
     response = client.get(url)
-    assert response.status_code == 302 and response["Location"].startswith("/admin/login/")
+    assert response.status_code == 302 and response["Location"].startswith("/accounts/login/")
 
 
 def test_manual_as_of_a_date_with_search(signed_in, sample):

@@ -14,7 +14,7 @@ pytestmark = pytest.mark.django_db
 
 def test_compliance_page(client):
     assert client.get("/training/").status_code == 302
-    client.force_login(User.objects.create_user("reader"))
+    client.force_login(factories.user("hq_analyst", "reader"))
     services.do_import_curriculum(services.SAMPLE_CURRICULUM, actor_label="test")
     factories.officer("BOS")
     with clock.frozen(dt.date(2026, 1, 1)):

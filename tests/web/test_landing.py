@@ -4,20 +4,32 @@ import pytest
 
 from caseload.docket.services import summary
 from caseload.ingest.generate import generate_docket
+from tests import factories
 
 pytestmark = pytest.mark.django_db
 
 
-def test_landing_on_an_empty_database_says_how_to_start(client):
+@pytest.fixture
+def analyst(client):
+    client.force_login(factories.user("hq_analyst", "analyst"))
+    return client
+
+
+def test_landing_needs_sign_in(client):
+    response = client.get("/")
+    assert response.status_code == 302 and response["Location"] == "/accounts/login/?next=/"
+
+
+def test_landing_on_an_empty_database_says_how_to_start(client, analyst):
     response = client.get("/")
     assert response.status_code == 200
     assert b"holds no docket yet" in response.content
 
 
-def test_landing_shows_the_headline_figures_and_a_server_rendered_chart(client, django_assert_max_num_queries):
+def test_landing_shows_the_headline_figures_and_a_server_rendered_chart(client, analyst, django_assert_max_num_queries):
     generate_docket(scale=0.001, seed=2, weights_path=None)
     figures = summary()
-    with django_assert_max_num_queries(8):
+    with django_assert_max_num_queries(12):
         response = client.get("/")
     html = response.content.decode()
     assert response.status_code == 200

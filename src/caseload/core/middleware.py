@@ -1,16 +1,18 @@
-"""Turn typed service errors into HTTP answers at the edge (docs/development.md)."""
+"""Request middleware: typed service errors as HTTP answers (docs/development.md), two-factor sign-in."""
 
 from __future__ import annotations
 
+from django.conf import settings
+from django.contrib.auth import logout
 from django.http import JsonResponse
-from django.shortcuts import render
+from django.shortcuts import redirect, render
 
 from caseload.core.errors import CaseloadError
 
 
 class CaseloadErrorMiddleware:
     """A CaseloadError raised by a view becomes its 4xx status: JSON ``{"code", "message"}`` for
-    clients that ask for JSON, otherwise a page with the message."""
+    clients that ask for JSON, otherwise the app's error page (with navigation)."""
 
     def __init__(self, get_response):
         self.get_response = get_response
@@ -22,5 +24,23 @@ class CaseloadErrorMiddleware:
         if not isinstance(exception, CaseloadError):
             return None
         if "application/json" in request.headers.get("Accept", ""):
-            return JsonResponse(exception.as_dict(), status=exception.http_status)
-        return render(request, "web/error.html", {"error": exception}, status=exception.http_status)
+            return JsonResponse({"error": exception.as_dict()}, status=exception.http_status)
+        return render(request, "web/error.html", {"error": exception, "status": exception.http_status},
+                      status=exception.http_status)
+
+
+class RequireMFAMiddleware:
+    """A signed-in user whose role is in ``MFA_ROLES`` must have proved a one-time code in this
+    session (django-otp's ``is_verified``); otherwise the session ends and they sign in again."""
+
+    def __init__(self, get_response):
+        self.get_response = get_response
+
+    def __call__(self, request):
+        from caseload.core.users import mfa_required
+
+        user = request.user
+        if settings.MFA_ROLES and user.is_authenticated and mfa_required(user) and not user.is_verified():
+            logout(request)
+            return redirect(f"{settings.LOGIN_URL}?mfa=required")
+        return self.get_response(request)

@@ -98,7 +98,7 @@ def escalation_cmd(country: Annotated[str, typer.Argument(help="ISO code (e.g. H
     from caseload.countries.services import access_country
 
     package = escalation_package(country=access_country(country), as_of=parse_date(as_of, "--as-of"))
-    record_package_export(package, fmt=fmt.value, actor_label=_label("escalation"))
+    record_package_export(package, fmt=fmt.value, via="countries escalation", actor_label=_label("escalation"))
     if fmt == PackageFormat.json:
         print(json.dumps(package))
     elif fmt == PackageFormat.csv:
@@ -205,7 +205,13 @@ def td_show(request: Annotated[int, typer.Argument(help="request id")], fmt: For
     """A request with its queue position under the country's quota and its escalation tasks."""
     from caseload.countries import travel_documents as td
 
-    _show_request(fmt, td.request_detail(td.access_request(request)), f"Travel-document request {request}")
+    from caseload.core.audit import record_read
+    from caseload.docket import anumber
+
+    detail = td.request_detail(td.access_request(request))
+    record_read(action="case.read", via="countries td show", case_ids=[detail["case"]],
+                a_numbers=[anumber.normalize(detail["a_number"])])
+    _show_request(fmt, detail, f"Travel-document request {request}")
 
 
 @td_app.command("queue")
@@ -216,7 +222,12 @@ def td_queue(country: Annotated[str, typer.Argument(help="ISO code or name")], a
     from caseload.countries import travel_documents as td
     from caseload.countries.services import access_country
 
+    from caseload.core.audit import record_read
+    from caseload.docket import anumber
+
     doc = td.quota_queue(country=access_country(country), as_of=parse_date(as_of, "--as-of"))
+    record_read(action="case.list", via="countries td queue", case_ids=[q["case"] for q in doc["queue"]],
+                a_numbers=[anumber.normalize(q["a_number"]) for q in doc["queue"]])
     emit(fmt, doc, lambda: table(
         f"{doc['country']} queue: quota {doc['quota'] if doc['quota'] is not None else 'none'}, "
         f"issued {doc['issued']} in {doc['quota_year'][0]}..{doc['quota_year'][1]}, remaining {doc['quota_remaining']}",

@@ -212,10 +212,13 @@ def _bucket(days: int) -> str:
     raise AssertionError(days)
 
 
-def escalation_package(*, country, as_of: dt.date | None = None) -> dict:
+def escalation_package(*, country, as_of: dt.date | None = None, cases_in=None) -> dict:
     """What a headquarters team sends for diplomatic action about one country: the measured
     figures, the ageing of pending requests, the refusal history by fiscal year, the open
-    escalation tasks, and the cases concerned, identified by A-number only."""
+    escalation tasks, and the cases concerned, identified by A-number only.
+
+    ``cases_in`` (a queryset of cases, e.g. ``visible_cases(actor)``) limits the listed cases to
+    the reader's scope; the counts stay those of the country."""
     from caseload.countries.services import report
     from caseload.docket import anumber
     from caseload.docket.models import CaseStatus
@@ -250,7 +253,10 @@ def escalation_package(*, country, as_of: dt.date | None = None) -> dict:
     ageing = Counter()
     cases: dict[int, dict] = {}
     refusals = Counter()
-    rows = requests.filter(case__status=CaseStatus.OPEN).order_by("case_id", "requested_on", "id").values_list(
+    listed_requests = requests.filter(case__status=CaseStatus.OPEN)
+    if cases_in is not None:
+        listed_requests = listed_requests.filter(case__in=cases_in.values("pk"))
+    rows = listed_requests.order_by("case_id", "requested_on", "id").values_list(
         "case_id", "case__person__a_number", "office__code", "case__final_order_date", "id", "status", "requested_on",
         "decided_on", "closed_on", "refusal_reason")
     for cid, a, office, final_order_date, rid, status, requested_on, decided_on, closed_on, reason in rows:
@@ -273,7 +279,7 @@ def escalation_package(*, country, as_of: dt.date | None = None) -> dict:
             continue
         if case["days_waiting"] is not None:
             ageing[_bucket(case["days_waiting"])] += 1
-        listed.append({**case, "refusals": refusals[cid], "escalation_step": open_tasks.get(cid)})
+        listed.append({**case, "case_id": cid, "refusals": refusals[cid], "escalation_step": open_tasks.get(cid)})
     listed.sort(key=lambda c: (c["request_status"] != TravelDocumentStatus.REFUSED, -(c["days_waiting"] or 0), c["a_number"]))
     return {
         "country": country.code, "name": country.name, "as_of": as_of.isoformat(),
@@ -309,8 +315,11 @@ def package_html(package: dict) -> str:
                             {"package": package, "columns": PACKAGE_CASE_COLUMNS, "generated_at": clock.now()})
 
 
-def record_package_export(package: dict, *, fmt: str, actor=None, actor_label: str | None = None) -> None:
-    """The package lists people by A-number: producing it is an audited read."""
-    audit.record(action="countries.escalation_package", actor=actor, actor_label=label_of(actor, actor_label),
-                 object_type="countries.country", object_id=package["country"],
-                 details={"as_of": package["as_of"], "format": fmt, "cases": len(package["cases"])})
+def record_package_export(package: dict, *, fmt: str, via: str, actor=None, actor_label: str | None = None) -> None:
+    """The package lists people by A-number: producing it is an audited read (``case.list``)."""
+    from caseload.docket import anumber
+
+    audit.record_read(action="case.list", via=via, actor=actor, actor_label=actor_label,
+                      case_ids=[c["case_id"] for c in package["cases"]],
+                      a_numbers=[anumber.normalize(c["a_number"]) for c in package["cases"]],
+                      export="countries.escalation_package", country=package["country"], format=fmt)

@@ -19,17 +19,26 @@ def docket_officers():
     return Officer.objects.filter(unit=Unit.NON_DETAINED).exclude(status=OfficerStatus.SEPARATED)
 
 
-def summary() -> dict:
-    """Headline figures of the open non-detained docket, national and by office.
+def summary(*, actor=None) -> dict:
+    """Headline figures of the open non-detained docket, national and by office, within what
+    ``actor`` may see (``None``, a server process, and the national roles see everything).
 
     ``cases_per_officer`` divides an office's open non-detained cases by its non-detained
     officers (on leave included, separated excluded), as OIG-17-51 counts caseloads.
     """
-    open_cases = Case.objects.filter(status=CaseStatus.OPEN, unit=Unit.NON_DETAINED)
+    from caseload.core.access import reads_national, visible_cases, visible_offices, visible_officers, visible_people
+
+    national = reads_national(actor)
+    cases = Case.objects.all() if national else visible_cases(actor)
+    open_cases = cases.filter(status=CaseStatus.OPEN, unit=Unit.NON_DETAINED)
+    officers = docket_officers() if national else docket_officers().filter(pk__in=visible_officers(actor).values("pk"))
     cases_by_office = dict(open_cases.values_list("office_id").annotate(n=Count("id")).values_list("office_id", "n"))
-    officers_by_office = dict(docket_officers().values_list("office_id").annotate(n=Count("id")).values_list("office_id", "n"))
+    officers_by_office = dict(officers.values_list("office_id").annotate(n=Count("id")).values_list("office_id", "n"))
+    people = Person.objects.all() if national else visible_people(actor)
+    convicted = Conviction.objects.all() if national else Conviction.objects.filter(person__in=people.values("pk"))
     by_office = []
-    for office_id, code in FieldOffice.objects.filter(active=True).order_by("code").values_list("id", "code"):
+    offices = FieldOffice.objects.all() if national else visible_offices(actor)
+    for office_id, code in offices.filter(active=True).order_by("code").values_list("id", "code"):
         cases, officers = cases_by_office.get(office_id, 0), officers_by_office.get(office_id, 0)
         by_office.append({
             "office": code,
@@ -39,9 +48,9 @@ def summary() -> dict:
         })
     return {
         "cases": sum(cases_by_office.values()),
-        "people": Person.objects.count(),
+        "people": people.count(),
         "officers": sum(officers_by_office.values()),
-        "convicted": Conviction.objects.values("person_id").distinct().count(),
+        "convicted": convicted.values("person_id").distinct().count(),
         "final_orders": open_cases.filter(stage=Stage.FINAL_ORDER).count(),
         "by_office": by_office,
     }

@@ -54,6 +54,15 @@ def _case_result(fmt: Format, case, message: str) -> None:
     emit(fmt, doc, lambda: stderr.print(f"{message} (case {case.pk}, version {case.version})"))
 
 
+def _record_listed(command_name: str, rows: list[dict]) -> None:
+    """A command that prints A-numbers is an audited read of the cases it shows."""
+    from caseload.core.audit import record_read
+    from caseload.docket import anumber
+
+    shown = {r["case_id"]: anumber.normalize(r["a_number"]) for r in rows}
+    record_read(action="case.list", via=command_name, case_ids=list(shown), a_numbers=list(shown.values()))
+
+
 @app.command("worklist")
 @command
 def worklist(officer: Annotated[int, typer.Option("--officer", help="officer id")],
@@ -64,6 +73,7 @@ def worklist(officer: Annotated[int, typer.Option("--officer", help="officer id"
     day = parse_date(as_of, "--as-of")
     _ensure_derived("cli:worklist", fmt)
     doc = officer_worklist(officer=officer, as_of=day)
+    _record_listed("worklist", doc["tasks"] if fmt == Format.json else doc["tasks"][:TEXT_ROWS])
 
     def render() -> None:
         counts = doc["counts"]
@@ -89,6 +99,8 @@ def overdue(office: Annotated[str | None, typer.Option("--office", help="field o
     day = parse_date(as_of, "--as-of")
     _ensure_derived("cli:overdue", fmt)
     doc = overdue_summary(office=office, as_of=day)
+    _record_listed("overdue", [r for key in ("unassigned_cases", "stale_national_security_cases")
+                               for r in (doc[key] if fmt == Format.json else doc[key][:TEXT_ROWS])])
 
     def render() -> None:
         def largest(by_task: dict) -> str:

@@ -8,7 +8,6 @@ from __future__ import annotations
 import datetime as dt
 import re
 
-from django.contrib.auth.decorators import login_required
 from django.http import Http404
 from django.shortcuts import render
 from django.utils.html import escape
@@ -18,6 +17,7 @@ from django.views.decorators.http import require_GET
 from caseload.core import clock
 from caseload.core.errors import CaseloadError, NotFound
 from caseload.policy import manual, services
+from caseload.web.decorators import ALL_ROLES, require_role
 
 
 class BadParameter(Exception):
@@ -44,7 +44,7 @@ def _bad_request(request, message: str):
 
 
 @require_GET
-@login_required
+@require_role(*ALL_ROLES)
 def manual_index(request):
     try:
         as_of = _date(request, "as_of", clock.today())
@@ -65,7 +65,7 @@ def manual_index(request):
 
 
 @require_GET
-@login_required
+@require_role(*ALL_ROLES)
 def manual_section(request, number: str):
     try:
         as_of = _date(request, "as_of", clock.today())
@@ -83,7 +83,7 @@ def manual_section(request, number: str):
 
 
 @require_GET
-@login_required
+@require_role(*ALL_ROLES)
 def manual_diff(request):
     try:
         end = _date(request, "to", clock.today())
@@ -101,7 +101,7 @@ def manual_diff(request):
 
 
 @require_GET
-@login_required
+@require_role(*ALL_ROLES)
 def rule_sets(request):
     today = clock.today()
     rows = services.list_rule_sets()

@@ -2,20 +2,19 @@
 
 from __future__ import annotations
 
-from django.contrib.auth.decorators import login_required, permission_required
 from django.shortcuts import render
 from django.views.decorators.http import require_GET
 
-from caseload.offices.services import access_office
+from caseload.core.access import access_office
 from caseload.staffing import services
 from caseload.web.charts import bar_chart_svg
+from caseload.web.decorators import require_role
 
 
 @require_GET
-@login_required
-@permission_required("staffing.view_capacity", raise_exception=True)
+@require_role("supervisor", "hq_analyst", "auditor", "administrator")
 def office_capacity(request, code: str):
-    office = access_office(code)
+    office = access_office(request.user, code)
     rows = services.officer_capacity(office=office.code)
     active = [r for r in rows if r["capacity_pct"] is not None and r["status"] == "active"]
     chart = bar_chart_svg(active, category="name", value="capacity_pct", title=f"Capacity % by officer, {office.code}",

@@ -4,17 +4,17 @@ from __future__ import annotations
 
 import datetime as dt
 
-from django.contrib.auth.decorators import login_required
 from django.shortcuts import render
 from django.views.decorators.http import require_GET
 
 from caseload.core import clock
 from caseload.core.errors import CaseloadError
 from caseload.training.services import compliance, list_courses
+from caseload.web.decorators import ALL_ROLES, require_role
 
 
 @require_GET
-@login_required
+@require_role(*ALL_ROLES)
 def compliance_page(request):
     raw = request.GET.get("as_of", "").strip()
     try:
