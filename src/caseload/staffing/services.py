@@ -644,9 +644,9 @@ class OfficeState:
 
 
 def office_state(office: FieldOffice, weights_kind: str = WeightKind.MEASURED,
-                 unit: str = Unit.NON_DETAINED) -> OfficeState:
+                 unit: str = Unit.NON_DETAINED, table: WeightTable | None = None) -> OfficeState:
     params = parameters()
-    table = weight_table(weights_for(weights_kind))
+    table = table or weight_table(weights_for(weights_kind))
     as_of = clock.today()
     cases = office_cases(office, table.group_by, as_of=as_of, continuity_days=params["balance"]["continuity_days"],
                          unit=unit)
@@ -787,14 +787,15 @@ def do_apply_moves(*, office: FieldOffice, moves: list[dict], actor_label: str, 
 
 def assign_unassigned(code: str, *, apply: bool = True, actor_label: str = "cli:assign",
                       weights_kind: str = WeightKind.MEASURED, limit: int | None = None,
-                      unit: str = Unit.NON_DETAINED, case_ids=None) -> dict:
+                      unit: str = Unit.NON_DETAINED, case_ids=None, table: WeightTable | None = None) -> dict:
     """Give each unassigned open case of an office to the eligible officer with the lowest capacity %.
 
     Eligible: an active officer of the office and ``unit`` (non-detained by default), holding the
     certification when the person has the national-security flag. Loads are updated as cases are
-    placed. ``case_ids`` limits the run to those cases (intake, an officer's departure).
+    placed. ``case_ids`` limits the run to those cases (intake, an officer's departure); ``table``
+    gives the weights instead of the latest set of ``weights_kind``.
     """
-    state = office_state(access_office(code), weights_kind, unit)
+    state = office_state(access_office(code), weights_kind, unit, table)
     office, table, cases, officers = state.office, state.table, state.cases, state.officers
     load = state.problem.loads().astype(float)
     avail = np.where(officers.available > 0, officers.available, np.nan)
