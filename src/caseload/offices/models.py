@@ -44,6 +44,11 @@ class Officer(models.Model):
     entered_on_duty = models.DateField(null=True, blank=True)
     user = models.OneToOneField(settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.SET_NULL)
     open_cases = models.IntegerField(default=0)
+    external_id = models.CharField(max_length=64, null=True, blank=True, unique=True,
+                                   help_text="the officer's identifier in the agency's own systems (docket files name officers by it)")
+    leave_from = models.DateField(null=True, blank=True, help_text="first day of the current leave")
+    leave_until = models.DateField(null=True, blank=True, help_text="expected last day of the current leave, if known")
+    departed_on = models.DateField(null=True, blank=True, help_text="the day the officer left the agency")
 
     class Meta:
         ordering = ["office_id", "last_name", "first_name", "id"]
@@ -51,6 +56,9 @@ class Officer(models.Model):
         constraints = [
             models.CheckConstraint(condition=models.Q(weekly_hours__gt=0, weekly_hours__lte=80), name="officer_weekly_hours_range"),
             models.CheckConstraint(condition=models.Q(open_cases__gte=0), name="officer_open_cases_nonnegative"),
+            models.CheckConstraint(condition=models.Q(leave_until__isnull=True) | models.Q(leave_from__isnull=False,
+                                                                                            leave_until__gte=models.F("leave_from")),
+                                   name="officer_leave_until_after_from"),
         ]
 
     @property
