@@ -18,9 +18,9 @@ from typing import Annotated
 
 import typer
 
-from caseload.clikit import Format, FormatOption, command, emit, parse_date, stderr, stdout, table
+from caseload.clikit import Format, FormatOption, Group, command, emit, parse_date, stderr, stdout, table
 
-app = typer.Typer(no_args_is_help=True, add_completion=False, pretty_exceptions_enable=False,
+app = typer.Typer(cls=Group, no_args_is_help=True, add_completion=False, pretty_exceptions_enable=False,
                   help="caseload: case management, workload and staffing for a national supervision docket.")
 docket_app = typer.Typer(no_args_is_help=True, help="The docket: headline figures and case lists.")
 audit_app = typer.Typer(no_args_is_help=True, help="The hash-chained audit log.")
@@ -39,6 +39,7 @@ APP_COMMANDS = [
     ("caseload.staffing.cli", None),
     ("caseload.countries.cli", "countries"),
     ("caseload.ingest.cli", "import"),
+    ("caseload.core.ops_cli", None),
     ("caseload.offices.cli", "officers"),
     ("caseload.docket.intake_cli", None),
 ]
@@ -72,14 +73,17 @@ def _global(database: Annotated[str | None, typer.Option(
 
 
 @app.command()
-@command
+@command(initialises=True)
 def init(fmt: FormatOption = Format.text) -> None:
     """Create or upgrade the database schema and load reference data (offices, countries, roles)."""
     from django.core.management import call_command
 
     from caseload.core.reference import load_reference_data
 
+    from caseload.core.bulk import restore_interrupted
+
     call_command("migrate", interactive=False, verbosity=0)
+    restore_interrupted()  # what a killed bulk load dropped (indexes, foreign keys)
     counts = load_reference_data()
     counts.update(_shipped_policy())
     emit(fmt, {"migrated": True, **counts},
@@ -98,7 +102,7 @@ def _shipped_policy() -> dict:
 
 
 @app.command()
-@command
+@command(initialises=True)
 def generate(
     scale: Annotated[str, typer.Option(help="1.0 is the national docket (2.2 million cases)")] = "0.01",
     seed: Annotated[int, typer.Option(help="random seed; the same seed gives the same docket")] = 1,

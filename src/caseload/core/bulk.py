@@ -5,16 +5,49 @@ tables it loads, and restores them when the load ends, also after a failure, so 
 builds each index once instead of updating it per row. Re-adding a foreign key on PostgreSQL
 validates every loaded row in one pass; SQLite keeps enforcing foreign keys row by row (a
 primary-key lookup, cheap).
+
+A load can also end without running any code: ``kill -9``, a power cut. So the definitions of
+what a load drops are written to a :class:`~caseload.core.models.BulkLoad` row in the same
+transaction as the drop, and that row is deleted in the transaction that restores them. A row
+whose loading process is gone is an interrupted load: :func:`restore_interrupted` (called by
+every load before it starts, by ``caseload init`` and by ``caseload doctor --repair``) restores
+what it dropped. Whether the process is gone: on PostgreSQL the loader holds a session advisory
+lock that the server releases when the connection dies; on SQLite (one machine) the recorded
+process id no longer runs.
 """
 
 from __future__ import annotations
 
+import os
+import signal
+import socket
 import time
-from collections.abc import Iterable, Sequence
+from collections import Counter
+from collections.abc import Callable, Iterable, Sequence
 
 from django.db import connection, transaction
+from django.db.utils import DatabaseError
 
 from caseload.core.errors import CaseloadError
+
+KILL_ENV = "CASELOAD_KILL_AT"
+_LOCK_SPACE = 0x626C  # "bl": the first key of the loaders' advisory locks (the second is the row id)
+_passed: Counter = Counter()
+
+
+def checkpoint(name: str) -> None:
+    """A named point of a load for the crash tests: with ``CASELOAD_KILL_AT=name:N`` in the
+    environment the process kills itself (SIGKILL, no clean-up of any kind) the Nth time it
+    gets here (``name`` alone: the first time). Unset, this is one dictionary lookup."""
+    wanted = os.environ.get(KILL_ENV)
+    if not wanted:
+        return
+    target, _, nth = wanted.partition(":")
+    if target != name:
+        return
+    _passed[name] += 1
+    if _passed[name] == int(nth or 1):
+        os.kill(os.getpid(), signal.SIGKILL)
 
 
 def quote(name: str) -> str:
@@ -45,6 +78,7 @@ def insert_rows(table: str, names: Sequence[str], rows: Iterable[tuple]) -> int:
     rows = rows if isinstance(rows, list) else list(rows)
     if not rows:
         return 0
+    checkpoint("bulk.insert")
     cols = ", ".join(quote(n) for n in names)
     raw = raw_connection()
     if connection.vendor == "postgresql":
@@ -69,16 +103,162 @@ def reset_sequences(tables: Iterable[str]) -> None:
             )
 
 
-class BulkLoader:
-    """Context manager: indexes and foreign keys of ``tables`` are off inside, restored on exit."""
+# --- what a load drops, and putting it back ----------------------------------------------------
 
-    def __init__(self, tables: Sequence[str]) -> None:
+def droppable(cur, table: str) -> list[dict]:
+    """The secondary indexes of ``table`` and, on PostgreSQL, its foreign keys, as
+    ``{kind, table, name, definition}`` (what :func:`restore` needs to recreate them)."""
+    if connection.vendor == "postgresql":
+        cur.execute(
+            "SELECT indexname, indexdef FROM pg_indexes WHERE schemaname = current_schema() "
+            "AND tablename = %s AND indexname NOT IN "
+            "(SELECT conname FROM pg_constraint WHERE conrelid = %s::regclass)",
+            [table, table],
+        )
+        found = [{"kind": "index", "table": table, "name": n, "definition": d} for n, d in cur.fetchall()]
+        cur.execute("SELECT conname, pg_get_constraintdef(oid) FROM pg_constraint "
+                    "WHERE conrelid = %s::regclass AND contype = 'f' ORDER BY conname", [table])
+        return found + [{"kind": "foreign_key", "table": table, "name": n, "definition": d} for n, d in cur.fetchall()]
+    cur.execute("SELECT name, sql FROM sqlite_master WHERE type = 'index' AND tbl_name = %s AND sql IS NOT NULL "
+                "ORDER BY name", [table])
+    return [{"kind": "index", "table": table, "name": n, "definition": d} for n, d in cur.fetchall()]
+
+
+def drop(cur, item: dict) -> None:
+    if item["kind"] == "foreign_key":
+        cur.execute(f"ALTER TABLE {quote(item['table'])} DROP CONSTRAINT {quote(item['name'])}")
+    else:
+        cur.execute(f"DROP INDEX {quote(item['name'])}")
+
+
+def exists(cur, item: dict) -> bool:
+    if item["kind"] == "foreign_key":
+        cur.execute("SELECT 1 FROM pg_constraint WHERE conrelid = %s::regclass AND conname = %s",
+                    [item["table"], item["name"]])
+    elif connection.vendor == "postgresql":
+        cur.execute("SELECT 1 FROM pg_indexes WHERE schemaname = current_schema() AND indexname = %s", [item["name"]])
+    else:
+        cur.execute("SELECT 1 FROM sqlite_master WHERE type = 'index' AND name = %s", [item["name"]])
+    return cur.fetchone() is not None
+
+
+def restore(cur, items: Sequence[dict]) -> int:
+    """Recreate the dropped ``items`` that are not there (indexes first, then foreign keys);
+    returns how many were recreated. Run inside a transaction."""
+    done = 0
+    for item in sorted(items, key=lambda i: i["kind"] == "foreign_key"):
+        if exists(cur, item):
+            continue
+        if item["kind"] == "foreign_key":
+            cur.execute(f"ALTER TABLE {quote(item['table'])} ADD CONSTRAINT {quote(item['name'])} {item['definition']}")
+        else:
+            cur.execute(item["definition"])
+        done += 1
+        checkpoint("bulk.restoring")
+    return done
+
+
+def _owner() -> str:
+    return f"{socket.gethostname()}:{os.getpid()}"
+
+
+def _claim_if_gone(cur, record) -> bool:
+    """True if the process that made ``record`` is gone (and, on PostgreSQL, take its lock)."""
+    if record.owner == _owner():
+        return False
+    if connection.vendor == "postgresql":
+        cur.execute("SELECT pg_try_advisory_lock(%s, %s)", [_LOCK_SPACE, record.pk % 2**31])
+        return bool(cur.fetchone()[0])
+    host, _, pid = record.owner.rpartition(":")
+    if host != socket.gethostname():
+        return False  # another machine's process: we cannot tell, so leave it be
+    try:
+        os.kill(int(pid), 0)
+    except ProcessLookupError:
+        return True
+    except (PermissionError, ValueError):
+        return False
+    return False
+
+
+def _unlock(cur, record_id: int) -> None:
+    if connection.vendor == "postgresql":
+        cur.execute("SELECT pg_advisory_unlock(%s, %s)", [_LOCK_SPACE, record_id % 2**31])
+
+
+def interrupted_loads() -> list:
+    """The recorded loads whose process is gone (their locks are released again)."""
+    from caseload.core.models import BulkLoad
+
+    found = []
+    with connection.cursor() as cur:
+        for record in BulkLoad.objects.order_by("id"):
+            if _claim_if_gone(cur, record):
+                _unlock(cur, record.pk)
+                found.append(record)
+    return found
+
+
+def restore_interrupted(*, clear: dict[str, Callable[[], None]] | None = None) -> list[dict]:
+    """Restore what every interrupted load dropped; return ``[{label, started_at, restored}]``.
+
+    A resumable load's record is then deleted (running the load again completes it). A
+    non-resumable one keeps its record, with nothing left to restore, as the mark that its
+    partial data must be cleared, unless ``clear`` maps its label to the function that clears
+    that data: then the data is cleared in the same transaction and the record deleted.
+    """
+    from caseload.core.models import BulkLoad
+
+    clear = clear or {}
+    done = []
+    with connection.cursor() as cur:
+        for record in BulkLoad.objects.order_by("id"):
+            if not _claim_if_gone(cur, record):
+                continue
+            try:
+                with transaction.atomic():
+                    record = BulkLoad.objects.select_for_update().filter(pk=record.pk).first()
+                    if record is None:
+                        continue  # another process restored it meanwhile
+                    if not record.resumable and record.label in clear:
+                        clear[record.label]()
+                    restored = restore(cur, record.dropped)
+                    if record.resumable or record.label in clear:
+                        record.delete()
+                    elif record.dropped:
+                        BulkLoad.objects.filter(pk=record.pk).update(dropped=[])
+                    done.append({"label": record.label, "started_at": record.started_at.isoformat(),
+                                 "restored": restored})
+            except DatabaseError as exc:
+                reason = str(exc).strip().splitlines()[0] if str(exc).strip() else type(exc).__name__
+                raise CaseloadError("schema_restore_failed",
+                                    f"cannot restore what the interrupted load {record.label!r} dropped: {reason}; "
+                                    "see caseload doctor") from None
+            finally:
+                _unlock(cur, record.pk)
+    return done
+
+
+class BulkLoader:
+    """Context manager: indexes and foreign keys of ``tables`` are off inside, restored on exit.
+
+    ``label`` names the load in its durable record; ``resumable`` says whether running the
+    same load again completes it (an import) or its partial data must be cleared first (the
+    generator)."""
+
+    def __init__(self, tables: Sequence[str], *, label: str = "bulk load", resumable: bool = True) -> None:
         self.tables = list(tables)
-        self._indexes: list[tuple[str, str]] = []
-        self._foreign_keys: list[tuple[str, str, str]] = []
+        self.label = label
+        self.resumable = resumable
+        self.dropped: list[dict] = []
+        self.record_id: int | None = None
         self.restore_seconds = 0.0
 
     def __enter__(self) -> BulkLoader:
+        from caseload.core import clock
+        from caseload.core.models import BulkLoad
+
+        restore_interrupted()
         self._sqlite_pragmas = connection.vendor == "sqlite" and not connection.in_atomic_block
         if self._sqlite_pragmas:
             with connection.cursor() as cur:
@@ -87,39 +267,28 @@ class BulkLoader:
                 cur.execute("PRAGMA cache_size = -262144")  # 256 MiB: unique-index inserts in random order
         with transaction.atomic(), connection.cursor() as cur:
             for table in self.tables:
-                if connection.vendor == "postgresql":
-                    cur.execute(
-                        "SELECT indexname, indexdef FROM pg_indexes WHERE schemaname = current_schema() "
-                        "AND tablename = %s AND indexname NOT IN "
-                        "(SELECT conname FROM pg_constraint WHERE conrelid = %s::regclass)",
-                        [table, table],
-                    )
-                    self._indexes += cur.fetchall()
-                    cur.execute(
-                        "SELECT conname, pg_get_constraintdef(oid) FROM pg_constraint "
-                        "WHERE conrelid = %s::regclass AND contype = 'f'",
-                        [table],
-                    )
-                    self._foreign_keys += [(table, name, definition) for name, definition in cur.fetchall()]
-                else:
-                    cur.execute(
-                        "SELECT name, sql FROM sqlite_master WHERE type = 'index' AND tbl_name = %s AND sql IS NOT NULL",
-                        [table],
-                    )
-                    self._indexes += cur.fetchall()
-            for table, name, _ in self._foreign_keys:
-                cur.execute(f"ALTER TABLE {quote(table)} DROP CONSTRAINT {quote(name)}")
-            for name, _ in self._indexes:
-                cur.execute(f"DROP INDEX {quote(name)}")
+                self.dropped += droppable(cur, table)
+            record = BulkLoad.objects.create(label=self.label[:80], owner=_owner(), started_at=clock.now(),
+                                             resumable=self.resumable, dropped=self.dropped)
+            self.record_id = record.pk
+            if connection.vendor == "postgresql":  # held until the load ends or the connection dies
+                cur.execute("SELECT pg_advisory_lock(%s, %s)", [_LOCK_SPACE, record.pk % 2**31])
+            for item in self.dropped:
+                drop(cur, item)
+        checkpoint("bulk.dropped")
         return self
 
     def __exit__(self, exc_type, exc, tb) -> None:
+        from caseload.core.models import BulkLoad
+
         started = time.perf_counter()
+        checkpoint("bulk.restore")
         with transaction.atomic(), connection.cursor() as cur:
-            for _, definition in self._indexes:
-                cur.execute(definition)
-            for table, name, definition in self._foreign_keys:
-                cur.execute(f"ALTER TABLE {quote(table)} ADD CONSTRAINT {quote(name)} {definition}")
+            restore(cur, self.dropped)
+            BulkLoad.objects.filter(pk=self.record_id).delete()
+        with connection.cursor() as cur:
+            _unlock(cur, self.record_id)
+        checkpoint("bulk.restored")
         if connection.vendor == "sqlite":
             with connection.cursor() as cur:
                 if self._sqlite_pragmas:

@@ -7,9 +7,12 @@ header row. The importer works in two passes (docs/foia-import.md):
 1. :func:`inspect` reads the whole file once without writing anything: it checks the gzip
    stream is complete, that the content is text, finds the header among the first
    :data:`MAX_PREAMBLE_LINES` lines and detects the kind from it, and hashes the decompressed
-   content. A file that fails any check is refused (:class:`RefusedFile`).
+   content (normalised: a leading byte-order mark dropped, CRLF and CR line ends read as LF, so
+   a copy saved by another tool is the same file). A file that fails any check is refused
+   (:class:`RefusedFile`).
 2. :func:`import_extract` parses the rows and loads them in batches through the bulk path.
-   A bad row is rejected with its line number and reason; the rest still load. A row's identity
+   A bad row (including one holding a NUL byte, which no database text column stores) is
+   rejected with its line number and reason; the rest still load. A row's identity
    is (file content hash, line number), so re-importing adds nothing.
 
 Everything above :func:`do_import_extract` is pure Python (no Django), so scripts may use it.
@@ -96,7 +99,7 @@ class Column:
     field: str
     type: str = "text"          # text | date | office | citizenship
     required: bool = False      # a blank or redacted value rejects the row
-    in_header: bool = False     # the header must carry the column (implied by ``required``)
+    optional: bool = False      # a layout may lack the column (its values are then NULL)
     max_length: int = 120
 
 
@@ -110,12 +113,14 @@ class Kind:
     columns: tuple[Column, ...]
 
     def header_columns(self) -> list[Column]:
-        return [c for c in self.columns if c.required or c.in_header]
+        return [c for c in self.columns if not c.optional]
 
 
-_OFFICE = Column(("Area of Responsibility", "Event Area of Responsibility"), "office", "office", in_header=True)
-_CITIZENSHIP = Column(("Citizenship",), "citizenship", "citizenship", in_header=True)
-_BIRTH = Column(("Birth Date",), "birth_date", "date")
+# Every column must be in the header except the optional ones (absent from some fiscal years'
+# layouts): a renamed or dropped column is a refused file, not a column silently left blank.
+_OFFICE = Column(("Area of Responsibility", "Event Area of Responsibility"), "office", "office")
+_CITIZENSHIP = Column(("Citizenship",), "citizenship", "citizenship")
+_BIRTH = Column(("Birth Date",), "birth_date", "date", optional=True)
 _GENDER = Column(("Gender",), "gender", max_length=16)
 
 KINDS: tuple[Kind, ...] = (
@@ -125,8 +130,8 @@ KINDS: tuple[Kind, ...] = (
         Column(("Processing Disposition Code", "Processing Disposition"), "disposition", max_length=80),
         _BIRTH, _CITIZENSHIP, _GENDER,
         Column(("RC Threat Level", "Threat Level"), "threat_level", max_length=40),
-        Column(("Final Charge Section",), "final_charge_section", max_length=40),
-        Column(("Departed Date",), "departed_date", "date"),
+        Column(("Final Charge Section",), "final_charge_section", max_length=40, optional=True),
+        Column(("Departed Date",), "departed_date", "date", optional=True),
         Column(("Removal Date",), "removal_date", "date", required=True),
     )),
     Kind("arrests", "ingest.ArrestRecord", "ingest_arrestrecord", "Apprehension Method", "apprehension_date", (
@@ -170,6 +175,7 @@ class Inspection:
     header_line: int                      # 1-based
     header: list[str]
     positions: dict[str, int]             # model field -> column index
+    has_nul: bool                         # some row holds a NUL byte (those rows are rejected)
     ignored_columns: list[str]
     title: str
     fiscal_year: int | None
@@ -219,12 +225,14 @@ def inspect(path: Path | str) -> Inspection:
     head = bytearray()
     lines = 0
     last = b""
-    for chunk in _stream(path, compressed):
+    has_nul = bom = False
+    for chunk in _normalised(_stream(path, compressed)):
+        if not head and chunk.startswith(codecs.BOM_UTF8):
+            chunk, bom = chunk[len(codecs.BOM_UTF8):], True
         digest.update(chunk)
+        has_nul = has_nul or b"\x00" in chunk
         if len(head) < _SNIFF_BYTES:
             head += chunk[: _SNIFF_BYTES - len(head)]
-            if b"\x00" in head:
-                raise _refuse(path, "binary_file", "the content is binary, not delimited text")
         if encoding == "utf-8":
             try:
                 utf8.decode(chunk)
@@ -244,7 +252,27 @@ def inspect(path: Path | str) -> Inspection:
     text = head.decode(encoding, errors="replace")
     if _looks_binary(text):
         raise _refuse(path, "binary_file", "the content is binary, not delimited text")
-    return _detect(path, text, digest.hexdigest(), compressed, encoding, lines)
+    if bom and encoding == "utf-8":
+        encoding = "utf-8-sig"  # the reader drops the mark, as the digest did
+    return _detect(path, text, digest.hexdigest(), compressed, encoding, lines, has_nul)
+
+
+def _normalised(chunks: Iterator[bytes]) -> Iterator[bytes]:
+    """The chunks with CRLF and lone CR line ends turned into LF (a CR at a chunk's end waits
+    for the next chunk, which may start with its LF)."""
+    pending = b""
+    for chunk in chunks:
+        chunk = pending + chunk
+        pending = b"\r" if chunk.endswith(b"\r") else b""
+        if pending:
+            chunk = chunk[:-1]
+        if b"\r" in chunk:
+            chunk = chunk.replace(b"\r\n", b"\n").replace(b"\r", b"\n")
+        if chunk:
+            yield chunk
+    if pending:
+        yield b"\n"
+
 
 
 def _looks_binary(text: str) -> bool:
@@ -252,7 +280,8 @@ def _looks_binary(text: str) -> bool:
     return controls > max(8, len(text) // 100)
 
 
-def _detect(path: Path, head: str, sha256: str, compressed: bool, encoding: str, lines: int) -> Inspection:
+def _detect(path: Path, head: str, sha256: str, compressed: bool, encoding: str, lines: int,
+            has_nul: bool) -> Inspection:
     first_lines = head.splitlines(keepends=True)[:MAX_PREAMBLE_LINES]
     try:
         rows = list(csv.reader(first_lines, delimiter="|"))
@@ -273,13 +302,15 @@ def _detect(path: Path, head: str, sha256: str, compressed: bool, encoding: str,
                 positions[column.field] = found
         missing = [c.headers[0] for c in kind.header_columns() if c.field not in positions]
         if missing:
+            unknown = [row[i].strip() for i in range(len(row)) if row[i].strip() and i not in positions.values()]
             raise _refuse(path, "wrong_header",
-                          f"the {kind.name} header on line {index + 1} lacks required column(s): {', '.join(missing)}")
+                          f"the {kind.name} header on line {index + 1} lacks column(s): {', '.join(missing)}"
+                          + (f" (unknown column(s): {', '.join(unknown)})" if unknown else ""))
         used = set(positions.values())
         ignored = [row[i].strip() for i in range(len(row)) if i not in used and row[i].strip()]
         preamble = [" ".join(r[0].split()) for r in rows[:index] if r and r[0].strip()]
         return Inspection(path=path, sha256=sha256, compressed=compressed, encoding=encoding, lines=lines, kind=kind,
-                          header_line=index + 1, header=[c.strip() for c in row], positions=positions,
+                          header_line=index + 1, header=[c.strip() for c in row], positions=positions, has_nul=has_nul,
                           ignored_columns=ignored, title=preamble[-1] if preamble else "",
                           fiscal_year=_fiscal_year_from_text(preamble, path.name))
     first = " ".join(head.splitlines()[0].split())[:80] if head.splitlines() else ""
@@ -417,7 +448,8 @@ class Parser:
 
 def data_rows(inspection: Inspection) -> Iterator[tuple[int, list[str] | RowError]]:
     """(line number, fields) of every non-blank row after the header; a row the CSV reader
-    cannot split (e.g. a field over the reader's size limit) comes as a RowError."""
+    cannot split (e.g. a field over the reader's size limit) or that holds a NUL byte comes as a
+    RowError."""
     opener = gzip.open if inspection.compressed else open
     with opener(inspection.path, "rt", encoding=inspection.encoding, newline="") as fh:
         reader = csv.reader(fh, delimiter="|")
@@ -433,6 +465,8 @@ def data_rows(inspection: Inspection) -> Iterator[tuple[int, list[str] | RowErro
             if start <= inspection.header_line or (
                     isinstance(row, list) and (not row or (len(row) == 1 and not row[0].strip()))):
                 continue
+            if inspection.has_nul and isinstance(row, list) and any("\x00" in cell for cell in row):
+                row = RowError("the row holds a NUL byte")
             yield start, row
 
 
@@ -475,6 +509,7 @@ def do_import_extract(inspection: Inspection, *, actor=None, actor_label: str | 
     from caseload.offices.models import FieldOffice
 
     started, started_at = time.perf_counter(), clock.now()
+    bulk.restore_interrupted()  # what a killed load dropped comes back before this one starts
     kind = inspection.kind
     model = apps.get_model(kind.model)
     label = actor_label or (actor.get_username() if actor is not None else "system")
@@ -497,7 +532,7 @@ def do_import_extract(inspection: Inspection, *, actor=None, actor_label: str | 
                                                  "rows meanwhile; run the import again when it has finished") from None
         result.imported += len(batch)
 
-    loader = bulk.BulkLoader([kind.table]) if inspection.data_lines - len(existing) >= BULK_LOAD_MIN_ROWS else None
+    loader = bulk.BulkLoader([kind.table], label=f"import:{kind.name}") if inspection.data_lines - len(existing) >= BULK_LOAD_MIN_ROWS else None
     batch: list[tuple] = []
     seen = 0
     if loader:

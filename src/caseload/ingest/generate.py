@@ -118,6 +118,8 @@ def generate_docket(*, scale: object, seed: int, replace: bool = False, as_of: d
     started = time.perf_counter()
     as_of = as_of or clock.today()
     load_reference_data()
+    # A generation that was killed left a partial docket: cleared (with the schema it dropped restored).
+    bulk.restore_interrupted(clear={"generate": clear_generated_data})
     if not is_empty():
         if not replace:
             raise CaseloadError("database_not_empty",
@@ -134,7 +136,7 @@ def generate_docket(*, scale: object, seed: int, replace: bool = False, as_of: d
     timings = {"draw": 0.0, "insert": 0.0}
     convicted: set[int] = set()
 
-    with bulk.BulkLoader(synthetic.TABLES) as loader:
+    with bulk.BulkLoader(synthetic.TABLES, label="generate", resumable=False) as loader:
         for p, factor in zip(plans, factors, strict=True):
             t0 = time.perf_counter()
             batch = synthetic.generate_office(inputs, p, float(factor), ids, names, weights)
