@@ -40,6 +40,7 @@ APP_COMMANDS = [
     ("caseload.countries.cli", "countries"),
     ("caseload.ingest.cli", "import"),
     ("caseload.core.ops_cli", None),
+    ("caseload.forecast.cli", "forecast"),
     ("caseload.offices.cli", "officers"),
     ("caseload.docket.intake_cli", None),
 ]

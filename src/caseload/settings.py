@@ -59,6 +59,7 @@ INSTALLED_APPS = [
     "caseload.training",
     "caseload.staffing",
     "caseload.ingest",
+    "caseload.forecast",
     "caseload.web",
 ]
 

@@ -22,6 +22,14 @@ NEUTRAL_PERSON = {
     "last_apprehension_date": dt.date(2010, 6, 1),
     "birth_date": dt.date(1980, 1, 1),
 }
+# A person apprehended at the border while attempting to enter unlawfully: an entry without
+# inspection and, two days later, an apprehension at the border (the unlawful-entry event).
+BORDER_CROSSER = {
+    "entry_manner": "ewi",
+    "entry_date": dt.date(2012, 5, 1),
+    "apprehension_place": "border",
+    "last_apprehension_date": dt.date(2012, 5, 3),
+}
 
 
 @pytest.fixture

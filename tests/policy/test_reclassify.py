@@ -18,7 +18,7 @@ from caseload.policy import services
 from caseload.policy.facts import EPOCH, FACTS, NULL_DAY, NULL_INT, case_facts, fact_columns
 from caseload.policy.models import PriorityException
 from tests import factories
-from tests.policy.conftest import convict, make_case
+from tests.policy.conftest import BORDER_CROSSER, convict, make_case
 
 pytestmark = pytest.mark.django_db
 DAY = dt.date(2023, 1, 1)
@@ -29,7 +29,7 @@ def stored(case: Case) -> tuple:
 
 
 def test_reclassify_stores_level_rank_and_rule_set_and_writes_only_changes(shipped):
-    felon, border, neutral = make_case(), make_case(apprehension_place="border"), make_case()
+    felon, border, neutral = make_case(), make_case(**BORDER_CROSSER), make_case()
     convict(felon, category="assault", severity="felony")
     closed = make_case(national_security_flag=True, case={"status": "closed", "closed_on": dt.date(2022, 1, 1),
                                                           "close_reason": "removed"})
@@ -90,6 +90,10 @@ person_spec = st.fixed_dictionaries({
     "entry_manner": st.sampled_from(["ewi", "visa", "parole", "unknown"]),
     "entry_date": st.one_of(st.none(), dates),
     "apprehension_place": st.sampled_from(["", "interior", "interior", "interior", "border", "port_of_entry"]),
+    # The last apprehension: some days after the entry (around the 14-day entry-event window), or any date.
+    "apprehended_days_after_entry": st.one_of(st.none(), st.integers(-2, 20)),
+    "last_apprehension_date": st.one_of(st.none(), dates),
+    "pending_charges_filed_on": st.one_of(st.none(), dates),
     "birth_date": st.one_of(st.none(), near(dt.date(1957, 1, 1)), st.dates(dt.date(1950, 1, 1), dt.date(1990, 1, 1))),
     "final_order_date": st.one_of(st.none(), dates),
     "appeal": rarely,
@@ -103,7 +107,10 @@ def _build(spec: dict, i: int) -> Case:
     birth = spec["birth_date"] if entry is None or spec["birth_date"] is None or spec["birth_date"] <= entry else None
     person = factories.person("WAS" if i % 2 else "ATL", **{k: spec[k] for k in (
         "national_security_flag", "gang_flag", "visa_fraud_finding", "public_benefits_abuse", "pending_criminal_charges",
-        "entry_manner", "apprehension_place")}, entry_date=entry, birth_date=birth)
+        "entry_manner", "apprehension_place", "pending_charges_filed_on")}, entry_date=entry, birth_date=birth,
+        last_apprehension_date=(entry + dt.timedelta(days=spec["apprehended_days_after_entry"])
+                                if entry is not None and spec["apprehended_days_after_entry"] is not None
+                                else spec["last_apprehension_date"]))
     order = spec["final_order_date"]
     fields = {"proceedings_started_on": dt.date(1990, 1, 1)}
     if order is not None:
@@ -219,7 +226,8 @@ def test_compare_counts_changes_by_office(shipped):
     convict(was_felon, category="assault", severity="felony")   # P1 -> public_safety
     make_case(office="WAS", visa_fraud_finding=True)             # P2 -> none
     make_case(office="ATL")                                      # none -> none
-    make_case(office="ATL", entry_manner="ewi", entry_date=dt.date(2021, 1, 5))  # P2 -> border_security
+    make_case(office="ATL", entry_manner="ewi", entry_date=dt.date(2021, 1, 5),
+              last_apprehension_date=dt.date(2021, 2, 1))                 # P2 -> border_security
     doc = services.compare(["pep-2014", "dhs-2021"], as_of=DAY)
     assert (doc["cases"], doc["changed"], doc["became_priority"], doc["ceased_priority"]) == (4, 3, 0, 1)
     assert doc["by_office"] == [

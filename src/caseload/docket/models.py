@@ -59,6 +59,9 @@ class Person(models.Model):
     gang_flag = models.BooleanField(default=False, help_text="gang offense or participation at 16 or older")
     citizenship_claim = models.CharField(max_length=10, choices=CitizenshipClaim.choices, default=CitizenshipClaim.NONE)
     pending_criminal_charges = models.IntegerField(default=0)
+    pending_charges_filed_on = models.DateField(
+        null=True, blank=True,
+        help_text="when the earliest pending criminal charge was filed (priority facts as of an earlier date ignore it)")
     visa_fraud_finding = models.BooleanField(default=False, help_text="significant visa abuse or fraud before an agency")
     public_benefits_abuse = models.BooleanField(default=False)
     office = models.ForeignKey("offices.FieldOffice", on_delete=models.PROTECT, db_index=False,
@@ -210,7 +213,7 @@ class Case(models.Model):
             models.Index(fields=["status", "officer", "office", "unit", "stage", "opened_on", "next_report_due",
                                  "last_contact_on", "final_order_date", "stay_of_removal_until", "appeal_pending",
                                  "warning_served_on", "custody_review_count", "records_check_owed_since",
-                                 "hit_review_owed_since"], name="case_overdue_scan_idx"),
+                                 "hit_review_owed_since", "reporting_cadence_days"], name="case_overdue_scan_idx"),
             models.Index(fields=["id"], condition=Q(derived_current=False), name="case_derived_stale_idx"),
         ]
         constraints = [

@@ -21,6 +21,7 @@ from caseload.docket import taxonomy
 from caseload.docket.models import Case, Person
 from caseload.ingest import synthetic
 from caseload.offices.models import FieldOffice, Officer
+from caseload.policy.services import do_load_shipped
 from caseload.workload.activities import activities
 
 DEFAULT_WEIGHTS_PATH = Path("var") / "true_case_weights.json"
@@ -120,6 +121,7 @@ def generate_docket(*, scale: object, seed: int, replace: bool = False, as_of: d
     load_reference_data()
     # A generation that was killed left a partial docket: cleared (with the schema it dropped restored).
     bulk.restore_interrupted(clear={"generate": clear_generated_data})
+    do_load_shipped(actor_label=actor_label)
     if not is_empty():
         if not replace:
             raise CaseloadError("database_not_empty",

@@ -9,9 +9,18 @@ Two readers compute the same facts independently:
 - :func:`fact_columns` for every open case at once, as NumPy columns read with one SQL query
   per table group (``policy reclassify`` and ``policy compare``).
 
-The property tests check that both agree. Facts are "as of" a date: convictions entered after
-that date and a final order dated after it are ignored. Person flags (national-security, gang,
-visa fraud, public-benefits abuse, pending charges) have no history: their current value is used.
+The property tests check that both agree. Every dated fact is taken "as of" the evaluation date:
+a conviction, final order, entry, apprehension or criminal charge dated after it does not exist
+for that evaluation (an entry after the date hides its manner too, an apprehension after it its
+place; pending charges filed after it count as none; charges with no filing date recorded count).
+Person flags (national-security, gang, visa fraud, public-benefits abuse) have no history:
+their current value is used.
+
+The border clauses of the rule sets need an apprehension that *is* the unlawful-entry event, not
+any past apprehension near the border. It is derived (``unlawful_entry_apprehension``): the last
+entry, as of the date, was without inspection, and the last apprehension, as of the date, was at
+the border or a port of entry no more than :data:`ENTRY_EVENT_DAYS` days after that entry
+(docs/policy.md, "Facts"; docs/domain.md §5).
 
 Vectorised encoding (one int64 column per fact, no NULLs crossing the driver): booleans are 0/1,
 counts are integers, dates are days since 1970-01-01 with :data:`NULL_DAY` for "unknown",
@@ -33,6 +42,12 @@ from caseload.docket.models import ApprehensionPlace, CitizenshipClaim, EntryMan
 EPOCH = dt.date(1970, 1, 1)
 NULL_DAY = -(2**31)  # "no date" in a day column; far below any real date
 NULL_INT = -(2**31)  # "unknown" in a nullable whole-number column (age, years since entry)
+# An apprehension at the border or a port of entry within this many days after an entry without
+# inspection is the unlawful-entry event itself: the window of the expedited-removal designation
+# for people encountered near the border who cannot show 14 days of presence (69 Fed. Reg. 48877,
+# 11 August 2004; docs/domain.md §5).
+ENTRY_EVENT_DAYS = 14
+BORDER_PLACES = (ApprehensionPlace.BORDER.value, ApprehensionPlace.PORT_OF_ENTRY.value)
 
 BOOL, INT, DATE, ENUM = "bool", "int", "date", "enum"
 # Operators allowed per kind of fact (``in`` / ``not in`` take a list).
@@ -65,11 +80,14 @@ _FACT_LIST = [
     Fact("gang_flag", BOOL, "gang offense, or intentional participation in an organized criminal gang at 16 or older", "person"),
     Fact("visa_fraud_finding", BOOL, "significant visa abuse, or fraud or wilful misrepresentation before an agency", "person"),
     Fact("public_benefits_abuse", BOOL, "abuse of a public-benefits program", "person"),
-    Fact("pending_criminal_charges", INT, "criminal charges filed and not yet resolved", "person"),
-    Fact("entry_manner", ENUM, "how the person entered the United States", "person", _values(EntryManner)),
-    Fact("entry_date", DATE, "date of the last entry", "person"),
-    Fact("apprehension_place", ENUM, "where the person was last apprehended", "person", _values(ApprehensionPlace)),
-    Fact("last_apprehension_date", DATE, "date of the last apprehension", "person"),
+    Fact("pending_criminal_charges", INT, "criminal charges filed on or before the as-of date and not yet resolved "
+         "(charges with no filing date recorded count)", "person"),
+    Fact("entry_manner", ENUM, "how the person last entered the United States (unknown if that entry is after the "
+         "as-of date)", "person", _values(EntryManner)),
+    Fact("entry_date", DATE, "date of the last entry (unknown if after the as-of date)", "person"),
+    Fact("apprehension_place", ENUM, "where the person was last apprehended (unknown if that apprehension is after "
+         "the as-of date)", "person", _values(ApprehensionPlace)),
+    Fact("last_apprehension_date", DATE, "date of the last apprehension (unknown if after the as-of date)", "person"),
     Fact("citizenship_claim", ENUM, "state of any claim to U.S. citizenship", "person", _values(CitizenshipClaim)),
     # The case.
     Fact("stage", ENUM, "proceedings stage of the case", "case", _values(Stage)),
@@ -94,6 +112,10 @@ _FACT_LIST = [
     # Derived from dates and the as-of date.
     Fact("age", INT, "age in whole years on the as-of date", "derived"),
     Fact("years_since_entry", INT, "whole years from the last entry to the as-of date", "derived"),
+    Fact("unlawful_entry_apprehension", BOOL, "the last apprehension was the unlawful-entry event itself: at the border "
+         f"or a port of entry, within {ENTRY_EVENT_DAYS} days after an entry without inspection", "derived"),
+    Fact("apprehended_after_entry", BOOL, "the last apprehension was on or after the last entry (both known as of the "
+         "date): the person was apprehended after entering", "derived"),
 ]
 FACTS: dict[str, Fact] = {f.name: f for f in _FACT_LIST}
 
@@ -128,16 +150,28 @@ def case_facts(case, *, as_of: dt.date) -> dict:
     person = case.person
     categories = taxonomy.categories()
     final_date = case.final_order_date if case.final_order_date and case.final_order_date <= as_of else None
+    entry_later = person.entry_date is not None and person.entry_date > as_of
+    entry_date = None if entry_later else person.entry_date
+    entry_manner = None if entry_later else (person.entry_manner or None)
+    apprehension_later = person.last_apprehension_date is not None and person.last_apprehension_date > as_of
+    apprehended_on = None if apprehension_later else person.last_apprehension_date
+    place = None if apprehension_later else (person.apprehension_place or None)
+    charges_later = person.pending_charges_filed_on is not None and person.pending_charges_filed_on > as_of
+    after_entry = entry_date is not None and apprehended_on is not None and apprehended_on >= entry_date
     facts: dict = {
         "national_security_flag": person.national_security_flag,
         "gang_flag": person.gang_flag,
         "visa_fraud_finding": person.visa_fraud_finding,
         "public_benefits_abuse": person.public_benefits_abuse,
-        "pending_criminal_charges": person.pending_criminal_charges,
-        "entry_manner": person.entry_manner or None,
-        "entry_date": person.entry_date,
-        "apprehension_place": person.apprehension_place or None,
-        "last_apprehension_date": person.last_apprehension_date,
+        "pending_criminal_charges": 0 if charges_later else person.pending_criminal_charges,
+        "entry_manner": entry_manner,
+        "entry_date": entry_date,
+        "apprehension_place": place,
+        "last_apprehension_date": apprehended_on,
+        "unlawful_entry_apprehension": bool(
+            after_entry and entry_manner == EntryManner.WITHOUT_INSPECTION and place in BORDER_PLACES
+            and (apprehended_on - entry_date).days <= ENTRY_EVENT_DAYS),
+        "apprehended_after_entry": after_entry,
         "citizenship_claim": person.citizenship_claim or None,
         "stage": case.stage,
         "supervision_type": case.supervision_type,
@@ -145,7 +179,7 @@ def case_facts(case, *, as_of: dt.date) -> dict:
         "final_order_date": final_date,
         "final_order": final_date is not None,
         "age": whole_years(person.birth_date, as_of),
-        "years_since_entry": whole_years(person.entry_date, as_of),
+        "years_since_entry": whole_years(entry_date, as_of),
     }
     convictions = list(Conviction.objects.filter(person=person, convicted_on__lte=as_of)
                        .values_list("offense_category", "severity", "aggravated_felony", "custody_days",
@@ -249,6 +283,9 @@ def _row_fields(vendor: str) -> dict[str, _Field]:
         fields[name] = _Field(name, _bool_sql(f"p.{name}"), 1, "bool")
     fields["appeal_pending"] = _Field("appeal_pending", _bool_sql("c.appeal_pending"), 1, "bool")
     fields["pending_criminal_charges"] = _Field("pending_criminal_charges", "p.pending_criminal_charges", None, "plain")
+    # Charges filed after the as-of date count as none (no filing date recorded: they count).
+    fields["pending_charges_filed_on"] = _Field("pending_charges_filed_on",
+                                                _packed_date_sql(vendor, "p.pending_charges_filed_on"), PACK_DATE_BITS, "date")
     for alias, names in (("p", ("entry_manner", "apprehension_place", "citizenship_claim")), ("c", ("stage", "supervision_type"))):
         for name in names:
             choices = FACTS[name].choices
@@ -278,8 +315,18 @@ def _conviction_sql(vendor: str) -> dict[str, str]:
     }
 
 
-# Derived facts and the stored columns they need.
-_DERIVED_NEEDS = {"final_order": "final_order_date", "age": "birth_date", "years_since_entry": "entry_date"}
+# The stored columns each fact needs (itself when not listed): derived facts, and facts hidden
+# when their own date is after the as-of date.
+_NEEDS = {
+    "final_order": ("final_order_date",),
+    "age": ("birth_date",),
+    "years_since_entry": ("entry_date",),
+    "entry_manner": ("entry_manner", "entry_date"),
+    "apprehension_place": ("apprehension_place", "last_apprehension_date"),
+    "pending_criminal_charges": ("pending_criminal_charges", "pending_charges_filed_on"),
+    "unlawful_entry_apprehension": ("entry_manner", "entry_date", "apprehension_place", "last_apprehension_date"),
+    "apprehended_after_entry": ("entry_date", "last_apprehension_date"),
+}
 CONVICTION_DEFAULTS = {"last_conviction_date": NULL_DAY}
 
 
@@ -356,7 +403,7 @@ def fact_columns(names: Iterable[str], *, as_of: dt.date, case_ids: Iterable[int
     if unknown:
         raise ValueError(f"unknown facts: {sorted(unknown)}")
     row_fields = _row_fields(vendor)
-    stored = sorted({_DERIVED_NEEDS.get(n, n) for n in wanted if FACTS[n].group != "conviction"})
+    stored = sorted({need for n in wanted if FACTS[n].group != "conviction" for need in _NEEDS.get(n, (n,))})
     fields = [row_fields[n] for n in stored]
     params: list = []
     if current_levels is not None:
@@ -385,25 +432,47 @@ def fact_columns(names: Iterable[str], *, as_of: dt.date, case_ids: Iterable[int
                    current=raw.get("__current"))
     as_of_day = day_number(as_of)
     for name in wanted:
-        fact = FACTS[name]
-        if fact.group == "conviction":
-            continue
-        if name == "final_order_date":
-            col = raw[name]
-            cols.values[name] = np.where(col <= as_of_day, col, NULL_DAY)
-        elif name == "final_order":
-            col = raw["final_order_date"]
-            cols.values[name] = (col != NULL_DAY) & (col <= as_of_day)
-        elif name == "age":
-            cols.values[name] = _whole_years_vector(raw["birth_date"], as_of)
-        elif name == "years_since_entry":
-            cols.values[name] = _whole_years_vector(raw["entry_date"], as_of)
-        else:
-            cols.values[name] = raw[name]
+        if FACTS[name].group != "conviction":
+            cols.values[name] = _stored_fact(name, raw, as_of, as_of_day)
     conviction_names = sorted(n for n in wanted if FACTS[n].group == "conviction")
     if conviction_names:
         _add_conviction_columns(cols, matrix[:, 2], conviction_names, as_of, vendor, id_filter)
     return cols
+
+
+def _as_of_day(raw: dict[str, np.ndarray], name: str, as_of_day: int) -> np.ndarray:
+    """A stored date column with the dates after the as-of day read as unknown."""
+    col = raw[name]
+    return np.where(col <= as_of_day, col, NULL_DAY)
+
+
+def _stored_fact(name: str, raw: dict[str, np.ndarray], as_of: dt.date, as_of_day: int) -> np.ndarray:
+    """One person or case fact as of the date, from the raw stored columns (see case_facts)."""
+    if name in ("final_order_date", "entry_date", "last_apprehension_date"):
+        return _as_of_day(raw, name, as_of_day)
+    if name == "final_order":
+        return _as_of_day(raw, "final_order_date", as_of_day) != NULL_DAY
+    if name == "age":
+        return _whole_years_vector(raw["birth_date"], as_of)
+    if name == "years_since_entry":
+        return _whole_years_vector(_as_of_day(raw, "entry_date", as_of_day), as_of)
+    if name == "entry_manner":
+        return np.where(raw["entry_date"] > as_of_day, -1, raw[name])
+    if name == "apprehension_place":
+        return np.where(raw["last_apprehension_date"] > as_of_day, -1, raw[name])
+    if name == "pending_criminal_charges":
+        return np.where(raw["pending_charges_filed_on"] > as_of_day, 0, raw[name])
+    if name not in ("apprehended_after_entry", "unlawful_entry_apprehension"):
+        return raw[name]
+    entry = _as_of_day(raw, "entry_date", as_of_day)
+    apprehended = _as_of_day(raw, "last_apprehension_date", as_of_day)
+    after_entry = (entry != NULL_DAY) & (apprehended != NULL_DAY) & (apprehended >= entry)
+    if name == "apprehended_after_entry":
+        return after_entry
+    manners, places = FACTS["entry_manner"].choices, FACTS["apprehension_place"].choices
+    ewi = raw["entry_manner"] == manners.index(EntryManner.WITHOUT_INSPECTION.value)
+    at_border = np.isin(raw["apprehension_place"], [places.index(p) for p in BORDER_PLACES])
+    return after_entry & ewi & at_border & (apprehended - entry <= ENTRY_EVENT_DAYS)
 
 
 def _add_conviction_columns(cols: Columns, person_ids: np.ndarray, names: list[str], as_of: dt.date, vendor: str,
