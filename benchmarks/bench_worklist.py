@@ -1,11 +1,12 @@
-"""Officer worklist (target p95 ≤ 150 ms for an officer with 10,000+ cases) and the national
-overdue summary (target ≤ 3 s), at scale 1.0 on the generated SQLite docket.
+"""Officer worklist (target: warm p95 ≤ 150 ms for the busiest officer of the docket) and the
+national overdue summary (target ≤ 3 s), at scale 1.0 on the generated SQLite docket.
 
 The generated docket is bulk-loaded, so the check-in facts are derived first (timed and
 reported as ``refresh_seconds``; a one-off after each load). The worklist is measured for the
-Washington officer with the smallest caseload of at least 10,000 cases (the largest one when
-no officer reaches 10,000 at small scales); Washington officers hold about 10,156 cases on
-average (OIG-17-51). Baselines are measured in the same run on a raw sqlite3 connection:
+officer with the most open cases in the whole docket: the worst case, not a typical one. The
+first call on a fresh database connection is reported on its own (``cold_seconds``); the median
+and 95th percentile are over the calls after it. Baselines are measured in the same run on a
+raw sqlite3 connection:
 
 - worklist: the same officer's open cases joined to their people, fetched with the columns the
   rules read (the I/O floor: no derivation, no ordering, no output);
@@ -33,13 +34,12 @@ def run(ctx) -> dict:
     return bench_worklist(ctx.sqlite_db)
 
 
-def _pick_officer(con: sqlite3.Connection) -> tuple[int, int]:
-    rows = con.execute(
-        "SELECT c.officer_id, COUNT(*) FROM docket_case c JOIN offices_officer o ON o.id = c.officer_id "
-        "JOIN offices_fieldoffice f ON f.id = o.office_id WHERE f.code = 'WAS' AND c.status = 'open' "
-        "GROUP BY c.officer_id ORDER BY 2").fetchall()
-    big = [r for r in rows if r[1] >= 10_000]
-    return big[0] if big else rows[-1]
+def _pick_officer(con: sqlite3.Connection) -> tuple[int, str, int]:
+    """The officer with the most open cases (lowest id among equals), their office and count."""
+    return con.execute(
+        "SELECT c.officer_id, f.code, COUNT(*) FROM docket_case c JOIN offices_officer o ON o.id = c.officer_id "
+        "JOIN offices_fieldoffice f ON f.id = o.office_id WHERE c.status = 'open' "
+        "GROUP BY c.officer_id, f.code ORDER BY 3 DESC, 1 LIMIT 1").fetchone()
 
 
 def _percentile(values: list[float], q: float) -> float:
@@ -56,8 +56,13 @@ def bench_worklist(db) -> dict:
     refresh_seconds = time.perf_counter() - started
 
     con = sqlite3.connect(db)
-    officer, cases = _pick_officer(con)
-    officer_worklist(officer=officer, as_of=AS_OF)  # warm the page cache as a working session would
+    officer, office, cases = _pick_officer(con)
+    from django.db import connections
+
+    connections.close_all()
+    t0 = time.perf_counter()
+    officer_worklist(officer=officer, as_of=AS_OF)  # the first call, on a new connection
+    cold = time.perf_counter() - t0
     times, doc = [], None
     for _ in range(WORKLIST_RUNS):
         t0 = time.perf_counter()
@@ -96,13 +101,13 @@ def bench_worklist(db) -> dict:
         "refresh_seconds": round(refresh_seconds, 2),
         "refreshed_cases": refreshed["cases"],
         "worklist": {
-            "officer": officer, "office": "WAS", "open_cases": cases, "tasks": doc["counts"]["tasks"],
-            "overdue": doc["counts"]["overdue"], "runs": WORKLIST_RUNS,
+            "officer": officer, "office": office, "open_cases": cases, "chosen_as": "the busiest officer of the docket",
+            "tasks": doc["counts"]["tasks"], "overdue": doc["counts"]["overdue"],
+            "cold_seconds": round(cold, 4), "runs": WORKLIST_RUNS,
             "median_seconds": round(wl_median, 4), "p95_seconds": round(wl_p95, 4), "max_seconds": round(max(times), 4),
             "baseline": "the same officer's open cases joined to their people with the rule columns, raw sqlite3 "
                         "(fetch only: no derivation, ordering or output)",
             "baseline_seconds": round(floor_median, 4), "ratio": round(wl_median / floor_median, 2),
-            "target_p95_seconds": 0.150,
         },
         "overdue": {
             "overdue_tasks": summary["totals"]["overdue"], "unassigned_cases": len(summary["unassigned_cases"]),
@@ -110,8 +115,6 @@ def bench_worklist(db) -> dict:
             "median_seconds": round(od_median, 3), "max_seconds": round(max(national), 3),
             "baseline": "one raw sqlite3 scan counting open cases by officer and office (no rules)",
             "baseline_seconds": round(scan_median, 3), "ratio": round(od_median / scan_median, 2),
-            "target_seconds": 3.0,
         },
-        "targets": {"worklist_p95_seconds": 0.150, "overdue_seconds": 3.0},
-        "met": {"worklist": wl_p95 <= 0.150, "overdue": max(national) <= 3.0},
+        "targets": {"worklist.p95_seconds": 0.150, "overdue.max_seconds": 3.0},
     }

@@ -9,6 +9,7 @@ from __future__ import annotations
 import datetime as dt
 import json
 import os
+import resource
 import sys
 
 
@@ -25,7 +26,9 @@ def main() -> None:
 
     call_command("migrate", verbosity=0)
     result = generate_docket(scale=scale, seed=seed, as_of=as_of, replace=True, weights_path=None)
-    print(json.dumps({**result.summary(), "timings": result.timings}))
+    # this process's own peak (plus any process it started), not the parent's view of all children
+    peak = max(resource.getrusage(resource.RUSAGE_SELF).ru_maxrss, resource.getrusage(resource.RUSAGE_CHILDREN).ru_maxrss)
+    print(json.dumps({**result.summary(), "timings": result.timings, "peak_rss_kib": peak}))
 
 
 if __name__ == "__main__":

@@ -88,3 +88,27 @@ def test_nothing_to_balance_with_one_officer():
     p = problem(5, officers=3, ineligible=(0, 1))
     solution = balance.solve(p)
     assert solution.moves == 0 and (solution.counts == p.counts).all()
+
+
+def test_greedy_stops_at_a_given_balance_with_the_moves_it_needs():
+    counts = np.array([[10], [0]])
+    p = balance.Problem(counts=counts, weights=np.array([1.0]), available=np.array([100.0, 100.0]),
+                        eligible=np.ones(2, bool), certified=np.ones(2, bool), gated=np.zeros(1, bool),
+                        sticky=np.zeros(1, bool))
+    # 10 % and 0 %: four moves bring the larger down to 6 %; unbounded, greedy evens out with five
+    assert balance.greedy(p, stop_at_pct=6.0).counts.tolist() == [[6], [4]]
+    assert balance.greedy(p, stop_at_pct=6.0).moves == 4
+    assert balance.greedy(p).moves == 5
+    assert balance.greedy(p, stop_at_pct=10.0).moves == 0
+
+
+@pytest.mark.parametrize("seed", [0, 3])
+def test_the_lower_bound_is_taken_at_the_balance_achieved(seed):
+    p = problem(seed)
+    solution = balance.solve(p, time_limit=10)
+    achieved = float(np.nanmax(p.capacity(solution.counts)))
+    assert solution.details["achieved_capacity_pct"] == pytest.approx(achieved, abs=1e-4)
+    assert solution.lower_bound_moves >= balance.shedding_lower_bound(p, achieved + 1e-9)
+    assert solution.lower_bound_moves <= solution.moves
+    # greedy to the same level needs at least the lower bound too
+    assert balance.greedy(p, stop_at_pct=achieved + 1e-9).moves >= solution.lower_bound_moves

@@ -1,3 +1,5 @@
+import re
+
 import pytest
 from django.contrib.auth.models import Group, User
 
@@ -16,12 +18,24 @@ def user_in(group: str) -> User:
 def test_supervisor_sees_capacity_chart_and_outliers(client):
     _weights(recognizance__pending=2.0)
     _office("SPM", loads=(10, 11, 10, 12, 11, 60))
-    client.force_login(user_in("supervisor"))
+    client.force_login(factories.user("supervisor", office_code="SPM"))
     response = client.get("/staffing/SPM/")
     html = response.content.decode()
     assert response.status_code == 200
     assert html.count("<svg") == 1
-    assert html.count("<tr>") >= 6 + 1 and 'id="outliers"' in html
+    capacity_rows = re.findall(r'<tr><th scope="row">([^<]+)</th><td>(\w+)</td><td>([\d,]+)</td>'
+                               r'<td>[\d,]+</td><td>([\d,]+)</td>\s*<td>([\d.]+)</td></tr>', _table(html, "capacity"))
+    available = (2080 - 303.5 - 40) * 60 / 12      # casework minutes a month: default training, no collateral
+    expected = [(f"Ada O{i}", "active", str(n), f"{round(available):,}", f"{100 * n * 2.0 / available:.1f}")
+                for i, n in enumerate((10, 11, 10, 12, 11, 60))]
+    assert capacity_rows == expected
+    outlier_rows = re.findall(r'<tr><th scope="row">([^<]+)</th><td>(\w+)</td><td>([\d.]+)</td>', _table(html, "outliers"))
+    assert outlier_rows == [("Ada O5", "cases", "60"), ("Ada O5", "capacity_pct", f"{100 * 60 * 2.0 / available:.1f}")]
+
+
+def _table(html: str, table_id: str) -> str:
+    start = html.index(f'<table id="{table_id}">')
+    return html[start:html.index("</table>", start)]
 
 
 def test_officers_and_anonymous_users_are_refused(client):

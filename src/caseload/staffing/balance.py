@@ -11,7 +11,9 @@ weight_t (minutes per case-month) and available minutes are the officer's monthl
    those below it). The lower bound on the moves is the larger of the solver's proven bound and
    the shedding bound (each officer above the target must lose at least as many cases as its
    heaviest cases it takes to bring its load down to the target; one move relieves one officer);
-   both bound the moves needed to reach any maximum ≤ the target, so also the achieved one;
+   both bound the moves needed to reach any maximum ≤ the target. The bound reported is taken
+   at the maximum actually achieved (≤ the target, so at least as high): it says how far the
+   moves are from the fewest that reach the balance delivered, not a relaxed one;
 3. with that many moves, minimise moves of "sticky" cases (a check-in in the next 7 days), so
    continuity is broken only where needed.
 
@@ -159,6 +161,8 @@ def _finish(p, model, solver, y, out, all_out, counts, lower, status1, moves_sta
     from ortools.sat.python import cp_model
 
     best_moves = moves_between(p.counts, counts)
+    achieved = float(np.nanmax(p.capacity(counts)))
+    lower = max(lower, shedding_lower_bound(p, achieved + 1e-9))   # the bound at the balance delivered
     sticky_out = [out[i, t] for (i, t) in out if p.sticky[t]]
     status3 = None
     if sticky_out and best_moves > 0:
@@ -176,6 +180,7 @@ def _finish(p, model, solver, y, out, all_out, counts, lower, status1, moves_sta
     return Solution(counts, moves_between(p.counts, counts), lower, "cp-sat",
                     status=f"max capacity {names.get(status1, '?')}, moves {moves_status}",
                     details={"target_capacity_pct": target / CAPACITY_SCALE,
+                             "achieved_capacity_pct": round(achieved, 4),
                              "min_max_capacity_pct": best_m / CAPACITY_SCALE,
                              "shedding_lower_bound": shedding,
                              "constructive_moves": constructive_moves,
@@ -263,9 +268,12 @@ def _fallback(p: Problem, max_moves: int | None, why: str) -> Solution:
     return sol
 
 
-def greedy(p: Problem, *, max_moves: int | None = None, max_steps: int = 100_000) -> Solution:
+def greedy(p: Problem, *, max_moves: int | None = None, max_steps: int = 100_000,
+           stop_at_pct: float | None = None) -> Solution:
     """Move cases from the officer with the highest capacity % to the one with the lowest, as long
-    as the pair's larger capacity % falls; non-sticky cases before sticky ones, heavier types first."""
+    as the pair's larger capacity % falls; non-sticky cases before sticky ones, heavier types first.
+    With ``stop_at_pct``, stop as soon as the largest capacity % is at most that figure (the moves
+    the heuristic needs to reach a given balance)."""
     counts = p.counts.copy()
     receive = _can_receive(p)
     avail = np.where(p.available > 0, p.available, np.nan)
@@ -278,6 +286,8 @@ def greedy(p: Problem, *, max_moves: int | None = None, max_steps: int = 100_000
         if np.all(np.isnan(cap)) or moved >= budget:
             break
         src = int(np.nanargmax(cap))
+        if stop_at_pct is not None and 100 * cap[src] <= stop_at_pct:
+            break
         done = False
         for t in type_order:
             if counts[src, t] == 0 or p.weights[t] <= 0:
@@ -292,6 +302,8 @@ def greedy(p: Problem, *, max_moves: int | None = None, max_steps: int = 100_000
             k = int(min(counts[src, t], (cap[src] - cap[dst]) // step, budget - moved))
             if k < 1:
                 continue
+            if stop_at_pct is not None:  # no more than it takes to bring src down to the level
+                k = min(k, int(np.ceil((cap[src] - stop_at_pct / 100) / (p.weights[t] / avail[src]) - 1e-12)))
             counts[src, t] -= k
             counts[dst, t] += k
             moved += k
