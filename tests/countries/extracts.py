@@ -1,20 +1,11 @@
-"""Helpers for tests: hand-made ICE extract files and the real FY2016 extracts (when present)."""
+"""Helpers for tests: hand-made ICE extract files (the real FY2016 slice is in tests/data)."""
 
 from __future__ import annotations
 
 import gzip
 from pathlib import Path
 
-import pytest
 from django.db import transaction
-
-REPO_ROOT = Path(__file__).resolve().parents[2]
-REAL_DIR = REPO_ROOT.parent / "shared" / "data" / "ice-foia"
-REAL_FILES = {
-    "removals": ("ICERemovals_FY2016.csv.gz", 240_255),
-    "arrests": ("EROArrests_FY2016.csv.gz", 110_104),
-    "encounters": ("EROEncounters_FY2016.csv.gz", 368_645),
-}
 
 REMOVALS_HEADER = ["Area of Responsibility", "Apprehension Date", "Processing Disposition Code", "Birth Date",
                    "Citizenship", "Gender", "RC Threat Level", "Final Charge Section", "Departed Date", "Removal Date"]
@@ -24,15 +15,6 @@ ENCOUNTERS_HEADER = ["Event Area of Responsibility", "Event Date", "Landmark", "
                      "Birth Date", "Citizenship", "Gender"]
 BIRTH = "(B)(6);(B)(7)(C) "
 THREAT = "(B)(7)(E) "
-
-
-def real_file(kind: str) -> Path:
-    """The real FY2016 extract of ``kind``, or skip the test with the reason."""
-    name, _ = REAL_FILES[kind]
-    path = REAL_DIR / name
-    if not path.is_file():
-        pytest.skip(f"real ICE extract {name} not found in {REAL_DIR} (FOIA 2019-ICFO-53623 files are not in the repository)")
-    return path
 
 
 def preamble(title: str, width: int) -> list[str]:

@@ -1,13 +1,19 @@
-"""Removal analytics over imported records: hand-made extracts (exact) and the real FY2016 file."""
+"""Removal analytics over imported records: hand-made extracts (exact), and the real FY2016
+removals (the committed slice, and the full file with CASELOAD_FOIA_DIR) against the reference
+computation in scripts/derive_foia_aggregates.py (csv and statistics, no caseload import)."""
 
 from __future__ import annotations
+
+import datetime as dt
+import math
 
 import pytest
 
 from caseload.core.errors import NotFound, UsageError
 from caseload.countries.removals import durations_by_tier, removals
 from caseload.ingest import foia
-from tests.countries.extracts import REMOVALS_HEADER, RolledBack, extract_text, real_file, removal, write
+from tests.countries.extracts import REMOVALS_HEADER, RolledBack, extract_text, removal, write
+from tests.data import path, reference, sources
 
 
 def load(path):
@@ -59,37 +65,44 @@ def test_no_imported_removals_is_a_clear_error():
     assert err.value.code == "no_removals" and "caseload import ice-extract" in err.value.message
 
 
-@pytest.fixture(scope="module")
-def fy2016(django_db_setup, django_db_blocker):
-    path = real_file("removals")
+@pytest.fixture(scope="module", params=sources())
+def fy2016(request, django_db_setup, django_db_blocker):
+    """The FY2016 removals (the committed slice; also the full file with CASELOAD_FOIA_DIR)
+    imported, with the analytics and the reference computation over the same file."""
+    from caseload.countries.services import tiers_as_of
+
+    source = path("removals", request.param)
     with RolledBack(django_db_blocker):
-        load(path)
-        yield removals(fiscal_year=2016), durations_by_tier(fiscal_year=2016)
+        load(source)
+        tiers = {code: t.tier for code, t in tiers_as_of(dt.date(2016, 9, 30)).items()}
+        yield (request.param, removals(fiscal_year=2016), durations_by_tier(fiscal_year=2016),
+               reference().removal_figures(source, fiscal_year=2016, tier_of=tiers))
 
 
 @pytest.mark.django_db
-def test_fy2016_removals_from_the_real_extract(fy2016):
-    doc, _ = fy2016
-    assert doc["total"] == 240_255
-    assert sum(r["removals"] for r in doc["by_country"]) == sum(r["removals"] for r in doc["by_office"]) == 240_255
-    by_country = {r["country"]: r for r in doc["by_country"]}
-    # Figures checked independently with numpy.percentile over the raw file.
-    assert by_country["MX"] == {"country": "MX", "removals": 149_821, "median_days": 18.0, "p90_days": 398.0}
-    assert by_country["HT"] == {"country": "HT", "removals": 310, "median_days": 559.5, "p90_days": 5165.5}
-    assert by_country["CN"] == {"country": "CN", "removals": 398, "median_days": 143.0, "p90_days": 4123.8}
-    assert by_country["KOSOVO"] == {"country": "KOSOVO", "removals": 14, "median_days": 485.0, "p90_days": 5778.2}
-    assert [r["country"] for r in doc["by_country"][:4]] == ["MX", "GT", "HN", "SV"]
-    by_office = {r["office"]: r["removals"] for r in doc["by_office"]}
-    assert (by_office["SNA"], by_office["HQ"], by_office["BAL"]) == (72_597, 15, 683) and None not in by_office
-    mx_reinst = next(r for r in doc["by_country_disposition"] if (r["country"], r["disposition"]) == ("MX", "REINST"))
-    assert mx_reinst == {"country": "MX", "disposition": "REINST", "removals": 89_492, "median_days": 3.0, "p90_days": 180.0}
+def test_fy2016_removals_match_the_reference_computation(fy2016):
+    source, doc, _, expected = fy2016
+    assert doc["total"] == expected["total"] == (240_255 if source == "full" else 3_004)
+    assert sum(r["removals"] for r in doc["by_country"]) == sum(r["removals"] for r in doc["by_office"]) == doc["total"]
+    assert {r["country"]: (r["removals"], r["median_days"], r["p90_days"]) for r in doc["by_country"]} == expected["by_country"]
+    assert {r["office"]: r["removals"] for r in doc["by_office"]} == expected["by_office"]
+    assert {(r["country"], r["disposition"]): (r["removals"], r["median_days"], r["p90_days"])
+            for r in doc["by_country_disposition"]} == expected["by_country_disposition"]
+    counts = [r["removals"] for r in doc["by_country"]]
+    assert counts == sorted(counts, reverse=True)
+    if source == "full":   # figures published with the release, checked once by hand
+        by_country = {r["country"]: r for r in doc["by_country"]}
+        assert by_country["MX"] == {"country": "MX", "removals": 149_821, "median_days": 18.0, "p90_days": 398.0}
+        assert [r["country"] for r in doc["by_country"][:4]] == ["MX", "GT", "HN", "SV"]
 
 
 @pytest.mark.django_db
-def test_fy2016_durations_by_tier_for_calibration(fy2016):
-    _, doc = fy2016
+def test_fy2016_durations_by_tier_match_the_reference_computation(fy2016):
+    _, _, doc, expected = fy2016
     assert doc["tier_as_of"] == "2016-09-30"
-    assert {t: (f["removals"], f["with_days"], f["median_days"], f["p90_days"]) for t, f in doc["by_tier"].items()} == {
-        "cooperative": (235_290, 232_568, 21.0, 371.0), "delayed": (3_376, 3_200, 147.5, 2622.1),
-        "restricted": (879, 781, 311.0, 3234.0), "uncooperative": (671, 646, 399.5, 4098.0)}
-    assert doc["by_tier"]["uncooperative"]["lognormal_sigma"] == 1.817
+    assert {t: {k: f[k] for k in ("removals", "with_days", "median_days", "p90_days")} for t, f in doc["by_tier"].items()} \
+        == expected["by_tier"]
+    for figures in doc["by_tier"].values():
+        median, p90 = figures["median_days"], figures["p90_days"]
+        if median and p90 and p90 > median:
+            assert figures["lognormal_sigma"] == round((math.log(p90) - math.log(median)) / 1.2815515655446004, 3)
