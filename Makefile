@@ -30,7 +30,7 @@ demo: install ## create the database, generate demo data (SCALE, SEED), load pol
 	$(VENV)/bin/caseload policy reclassify
 	$(VENV)/bin/caseload manual import --sample
 	$(VENV)/bin/caseload training import --sample
-	$(VENV)/bin/caseload users add demo --role administrator || echo "user demo exists already (caseload users add NAME --role ROLE for another)"
+	$(VENV)/bin/caseload users demo
 	$(VENV)/bin/caseload serve --host 127.0.0.1 --port 8000
 
 # Both runs always happen; the target fails if either fails (including pytest's

@@ -39,8 +39,8 @@ APP_COMMANDS = [
     ("caseload.staffing.cli", None),
     ("caseload.countries.cli", "countries"),
     ("caseload.ingest.cli", "import"),
-    ("caseload.core.ops_cli", None),
     ("caseload.forecast.cli", "forecast"),
+    ("caseload.core.ops_cli", None),
     ("caseload.offices.cli", "officers"),
     ("caseload.docket.intake_cli", None),
 ]
@@ -274,6 +274,19 @@ def users_add(username: Annotated[str, typer.Argument(help="login name")],
          lambda: stderr.print(f"user {user.username} ({role}) created" + ("" if password_stdin else f"; password (shown once): {secret}")))
 
 
+@users_app.command("demo")
+@command
+def users_demo(office: Annotated[str, typer.Option(help="the office of the demo officer and supervisor")] = "WAS",
+               fmt: FormatOption = Format.text) -> None:
+    """Create one demonstration user per role (the officer linked to the office's busiest officer) and show their passwords once."""
+    from caseload.core.users import do_add_demo_users
+
+    rows = do_add_demo_users(office_code=office, actor_label="cli:users demo")
+    emit(fmt, rows, lambda: table("Demo users (passwords are shown only now; sign in at /accounts/login/)",
+                                   ["user", "role", "password"],
+                                   [[r["username"], r["role"], r["password"] or "(exists already)"] for r in rows]))
+
+
 @users_app.command("list")
 @command
 def users_list(fmt: FormatOption = Format.text) -> None:
@@ -309,6 +322,17 @@ def users_set_password(username: Annotated[str, typer.Argument()],
         raise UsageError("password_stdin_required", "give the password on standard input with --password-stdin")
     user = do_set_password(username=username, password=_password_from_stdin(), actor_label="cli:users set-password")
     emit(fmt, {"username": user.username, "password_set": True}, lambda: stderr.print(f"password of {user.username} set"))
+
+
+@users_app.command("unlock")
+@command
+def users_unlock(username: Annotated[str, typer.Argument()], fmt: FormatOption = Format.text) -> None:
+    """End a sign-in lock-out: clear the failed sign-ins recorded for this user name."""
+    from caseload.core.users import do_unlock_user
+
+    cleared = do_unlock_user(username=username, actor_label="cli:users unlock")
+    emit(fmt, {"username": username, "attempts_cleared": cleared},
+         lambda: stderr.print(f"{username}: {cleared} failed sign-in record(s) cleared"))
 
 
 @users_app.command("mfa")

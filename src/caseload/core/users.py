@@ -182,3 +182,58 @@ def check_sign_in_code(user, token: str):
                                                   "to run `caseload users mfa` for you.")
         raise UsageError("mfa_code_wrong", "That authentication code is not valid. Enter the current code.")
     return device
+
+
+DEMO_USERS = (("demo-officer", "officer"), ("demo-supervisor", "supervisor"), ("demo-analyst", "hq_analyst"),
+              ("demo-auditor", "auditor"), ("demo-admin", "administrator"))
+
+
+def do_add_demo_users(*, office_code: str = "WAS", actor_label: str) -> list[dict]:
+    """One user per role for a demonstration database: the officer linked to the officer of
+    ``office_code`` with the most open cases, the supervisor to that office. Users that exist
+    already are left as they are (their passwords are not shown again)."""
+    from django.db.models import Count, Q
+
+    from caseload.docket.models import CaseStatus
+    from caseload.offices.models import Officer
+
+    def busiest_officer() -> int:
+        busiest = (Officer.objects.filter(office__code=office_code, user__isnull=True)
+                   .annotate(n=Count("cases", filter=Q(cases__status=CaseStatus.OPEN))).order_by("-n", "id").first())
+        if busiest is None:
+            raise NotFound("no_officer", f"office {office_code} has no officer without a user to link the demo officer to")
+        return busiest.pk
+
+    rows = []
+    for username, role in DEMO_USERS:
+        existing = User.objects.filter(username=username).first()
+        if existing is not None:
+            row = {"username": username, "role": role, "password": None, "created": False}
+            if role == "officer" and officer_of(existing) is None:
+                # The docket was generated anew: link the user to the new busiest officer.
+                officer = Officer.objects.get(pk=busiest_officer())
+                with transaction.atomic():
+                    officer.user = existing
+                    officer.save(update_fields=["user"])
+                    audit.record(action="user.linked", actor_label=actor_label, object_type="user", object_id=existing.pk,
+                                 office_id=officer.office_id, details={"officer": officer.pk})
+                row["officer"] = officer.pk
+            rows.append(row)
+            continue
+        officer_id = busiest_officer() if role == "officer" else None
+        _, password = do_add_user(username=username, role=role, officer_id=officer_id,
+                                  office_code=office_code if role == "supervisor" else None, actor_label=actor_label)
+        rows.append({"username": username, "role": role, "password": password, "created": True,
+                     **({"officer": officer_id} if officer_id else {})})
+    return rows
+
+
+def do_unlock_user(*, username: str, actor=None, actor_label: str | None = None) -> int:
+    """Clear the failed sign-ins recorded for this user name (django-axes), ending a lock-out."""
+    from axes.utils import reset
+
+    user = access_user(username)
+    cleared = reset(username=user.username)
+    audit.record(action="user.unlocked", actor=actor, actor_label=actor_label, object_type="user", object_id=user.pk,
+                 details={"username": user.username, "attempts_cleared": cleared})
+    return cleared
