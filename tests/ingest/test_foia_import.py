@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import datetime as dt
 import gzip
+import itertools
 import json
 
 import pytest
@@ -281,25 +282,76 @@ def test_a_latin1_file_loads(tmp_path):
     assert RemovalRecord.objects.values_list("citizenship", "citizenship_raw").get() == ("CI", "CÔTE D'IVOIRE")
 
 
-_VALID_DATE = st.dates(min_value=dt.date(2015, 10, 1), max_value=dt.date(2016, 9, 30)).map(
-    lambda d: f"{d.month}/{d.day}/{d.year}")
-_ROW = st.one_of(
-    st.tuples(st.just("ok"), _VALID_DATE, st.sampled_from(["MEXICO", "HAITI", "KOSOVO", ""]),
-              st.sampled_from(["Washington Area of Responsibility", "", "HQ Area of Responsibility"])),
-    st.tuples(st.just("bad"), st.sampled_from(["", "31/31/2016", "2016-01-01", "(B)(7)(E)"]), st.just("MEXICO"),
-              st.just("")),
-)
+OFFICE_LABELS = [f"{name} Area of Responsibility" for name in (
+    "Atlanta", "Baltimore", "Boston", "Buffalo", "Chicago", "Dallas", "Denver", "Detroit", "El Paso", "Houston",
+    "Los Angeles", "Miami", "Newark", "New Orleans", "New York City", "Philadelphia", "Phoenix", "Seattle",
+    "San Francisco", "Salt Lake City", "San Antonio", "San Diego", "St. Paul", "Washington", "HQ")] + [""]
+CITIZENSHIPS = ["MEXICO", "GUATEMALA", "HONDURAS", "EL SALVADOR", "HAITI", "CHINA, PEOPLES REPUBLIC OF", "INDIA",
+                "BANGLADESH", "CUBA", "KOREA", "NORTH KOREA", "BURMA", "IVORY COAST", "RUSSIA", "KOSOVO", "USSR",
+                "UNKNOWN", ""]
+_DATE = st.dates(min_value=dt.date(1990, 1, 1), max_value=dt.date(2019, 12, 31)).map(lambda d: f"{d.month}/{d.day}/{d.year}")
+_BAD_DATE = st.sampled_from(["", "31/31/2016", "2016-01-01", "(B)(7)(E)", "2/30/2016", "13/1/2016"])
+HEADERS = {"removals": REMOVALS_HEADER, "arrests": ARRESTS_HEADER, "encounters": ENCOUNTERS_HEADER}
+TITLES = {"removals": "ICE Removals for FY2016", "arrests": "ERO Administrative Arrests for FY2016",
+          "encounters": "ERO Encounters for FY2016"}
+MODELS = {"removals": RemovalRecord, "arrests": ArrestRecord, "encounters": EncounterRecord}
 
 
-@settings(max_examples=25, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture])
-@given(specs=st.lists(_ROW, min_size=1, max_size=30), salt=st.integers(0, 10**9))
-def test_property_every_row_is_imported_or_rejected_once_and_reimport_adds_nothing(tmp_path, specs, salt):
-    rows = [removal(office=office, citizenship=citizenship, removed=date) for _, date, citizenship, office in specs]
-    path = write(tmp_path / f"p{salt}.csv.gz", extract_text(REMOVALS_HEADER, rows, title=f"ICE Removals for FY2016 #{salt}"))
-    total = RemovalRecord.objects.count()
+def kind_row(kind: str, office: str, citizenship: str, date: str, other_date: str) -> list[str]:
+    """A row of ``kind`` whose required date is ``date``."""
+    if kind == "removals":
+        return removal(office=office, citizenship=citizenship, removed=date, apprehended=other_date, departed=date)
+    if kind == "arrests":
+        return [office, date, "Non-Custodial Arrest", "CHI GENERAL AREA, NON-SPECIFIC", "", "Bag and Baggage", BIRTH,
+                citizenship, "Female"]
+    return [office, date, "EAGLE COUNTY JAIL", "", "Not Amenable to Removal", BIRTH, citizenship, "Male"]
+
+
+_files = itertools.count()
+_SPEC = st.tuples(st.booleans(), st.sampled_from(OFFICE_LABELS), st.sampled_from(CITIZENSHIPS), _DATE, _DATE, _BAD_DATE)
+
+
+@settings(max_examples=40, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture])
+@given(kind=st.sampled_from(sorted(HEADERS)), specs=st.lists(_SPEC, min_size=1, max_size=30))
+def test_property_every_row_is_imported_or_rejected_once_and_reimport_adds_nothing(tmp_path, kind, specs):
+    """All three kinds, every office (and HQ, blank), mapped and unmapped citizenships, dates over
+    thirty years: a good row is imported once, never counted as a duplicate on the first import,
+    a bad one rejected; importing again adds nothing."""
+    rows = [kind_row(kind, office, citizenship, date if good else bad, other)
+            for good, office, citizenship, date, other, bad in specs]
+    n = next(_files)  # a new file each example (the same bytes would be the same file, all duplicates)
+    path = write(tmp_path / f"p{n}.csv.gz", extract_text(HEADERS[kind], rows, title=f"{TITLES[kind]} #{n}"))
+    model = MODELS[kind]
+    total = model.objects.count()
     first = load(path)
-    bad = sum(kind == "bad" for kind, *_ in specs)
-    assert (first.rows, first.imported + first.duplicates, first.rejected) == (len(specs), len(specs) - bad, bad)
+    good = sum(spec[0] for spec in specs)
+    assert first.kind == kind
+    assert (first.rows, first.imported, first.duplicates, first.rejected) == (len(specs), good, 0, len(specs) - good)
+    assert model.objects.count() == total + good
     again = load(path)
-    assert (again.imported, again.duplicates, again.rejected) == (0, first.imported + first.duplicates, bad)
-    assert RemovalRecord.objects.count() == total + first.imported
+    assert (again.imported, again.duplicates, again.rejected) == (0, good, len(specs) - good)
+    assert model.objects.count() == total + good
+
+
+def test_an_import_that_finds_its_rows_written_meanwhile_is_refused(tmp_path, monkeypatch):
+    """Two imports of the same file at once: the one that loses the race writes nothing."""
+    from caseload.core.errors import Conflict
+
+    path = write(tmp_path / "r.csv.gz", extract_text(REMOVALS_HEADER, [removal(removed=f"3/{d}/2016") for d in range(1, 6)]))
+    original = foia.Parser
+    raced = []
+
+    def parser_after_another_import(*args, **kwargs):
+        if not raced:          # the other import runs to its end after this one read what exists
+            raced.append(None)
+            raced[0] = load(path)
+        return original(*args, **kwargs)
+
+    monkeypatch.setattr(foia, "Parser", parser_after_another_import)
+    with pytest.raises(Conflict) as err:
+        load(path)
+    assert err.value.code == "import_in_progress"
+    assert raced[0].imported == 5
+    assert RemovalRecord.objects.count() == 5                 # only the other import's rows
+    assert ExtractImport.objects.count() == 1                 # only the other import is on record
+    assert AuditEvent.objects.filter(action="ingest.extract_imported").count() == 1

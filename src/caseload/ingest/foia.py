@@ -502,7 +502,7 @@ def do_import_extract(inspection: Inspection, *, actor=None, actor_label: str | 
                       progress: Progress | None = None) -> ImportResult:
     """Load one inspected extract; see the module docstring. Returns the per-file counts."""
     from django.apps import apps
-    from django.db import IntegrityError, transaction
+    from django.db import IntegrityError, connection, transaction
 
     from caseload.core import audit, bulk, clock
     from caseload.ingest.models import ExtractFile, ExtractImport
@@ -527,7 +527,7 @@ def do_import_extract(inspection: Inspection, *, actor=None, actor_label: str | 
         try:
             with transaction.atomic():
                 bulk.insert_rows(kind.table, names, batch)
-        except IntegrityError:
+        except (IntegrityError, connection.Database.IntegrityError):  # the bulk path raises the driver's own error
             raise Conflict("import_in_progress", f"{inspection.path.name}: another import of the same file wrote these "
                                                  "rows meanwhile; run the import again when it has finished") from None
         result.imported += len(batch)
