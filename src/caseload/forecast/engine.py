@@ -33,6 +33,7 @@ repetitions only, never on the executor (local, or a dask.distributed cluster) t
 from __future__ import annotations
 
 import time
+import warnings
 from collections.abc import Callable
 from dataclasses import dataclass, field
 
@@ -380,9 +381,12 @@ def percentile_bands(figures: dict[str, np.ndarray], minutes_per_fte_month: floa
     out = {}
     for name, (compute, _) in MEASURES.items():
         values = compute(figures, minutes_per_fte_month)
-        with np.errstate(invalid="ignore"):
-            out[name] = np.nanpercentile(values, PERCENTILES, axis=0) if np.isnan(values).any() \
-                else np.percentile(values, PERCENTILES, axis=0)
+        if np.isnan(values).any():  # e.g. cases per officer of an office without officers: no value
+            with warnings.catch_warnings():
+                warnings.simplefilter("ignore", RuntimeWarning)
+                out[name] = np.nanpercentile(values, PERCENTILES, axis=0)
+        else:
+            out[name] = np.percentile(values, PERCENTILES, axis=0)
     return out
 
 
