@@ -52,10 +52,12 @@ def day_sql(expr: str) -> str:
 
 
 def check_derived_current() -> None:
-    """Refuse to derive tasks while bulk-loaded cases lack their derived check-in columns."""
-    if Case.objects.filter(derived_current=False).exists():
-        raise Conflict("derived_stale", "cases were bulk-loaded since their check-in facts were derived; "
-                                        "run `caseload tasks refresh` first")
+    """Bring bulk-loaded cases' derived check-in columns up to date before tasks are derived
+    from them (a set-based refresh, audited as ``system:derive``), so no page or command fails
+    for want of ``caseload tasks refresh``."""
+    from caseload.docket.checkins import ensure_derived_current
+
+    ensure_derived_current(actor_label="system:derive")
 
 
 # --- fetching cases as columns -------------------------------------------------------------
