@@ -137,3 +137,20 @@ def test_horizon_docket_is_the_forecasts_median_at_the_horizon(docket):
     by_office = {o["office"]: o["months"][-1]["open_cases"]["p50"] for o in doc["by_office"]}
     assert {code: v["cases"] for code, v in horizon["offices"].items()} == by_office
     assert horizon["month"] == "2026-12-01" and horizon["horizon_months"] == 6
+
+
+def test_horizon_plan_reports_todays_and_the_horizons_need_and_places_hires_against_the_horizon(docket):
+    from caseload.staffing.services import staffing_plan
+
+    today = staffing_plan(weights_kind="measured")
+    doc = services.horizon_plan(6, hires=2)
+    assert doc["offices"] == staffing_plan(hires=2, weights_kind="measured")["offices"]
+    horizon = doc["horizon"]
+    assert (horizon["months"], horizon["month"], horizon["basis"]) == (6, "2026-12-01", "p50 of the forecast at the horizon")
+    rows = {r["office"]: r for r in horizon["offices"]}
+    expected = services.horizon_docket(6)
+    yv = today["year_value_hours"]
+    for code in ("WAS", "ATL"):
+        assert rows[code]["cases"] == expected["offices"][code]["cases"]
+        assert rows[code]["fte_need"] == round(expected["offices"][code]["workload_minutes"] * 12 / 60 / yv, 2)
+    assert horizon["national"]["hires"] == 2 == sum(r["hires"] for r in rows.values())
