@@ -1,88 +1,23 @@
-"""End to end in a real browser: Debian's chromium driven by Playwright against `caseload serve`.
-
-The server runs as its own process on a database of its own (a temporary SQLite file, or a
-temporary PostgreSQL database when the suite runs on PostgreSQL), filled by `caseload generate`.
-"""
+"""End to end in a real browser (Debian's chromium driven by Playwright against `caseload serve`):
+each role signs in through /accounts/login/ and sees only its scope."""
 
 from __future__ import annotations
 
 import json
-import os
-import socket
-import subprocess
-import sys
-import time
-import urllib.request
-import uuid
-from pathlib import Path
 
-import pytest
-
-CHROMIUM = Path("/usr/bin/chromium")
-CHROMIUM_FLAGS = ["--headless", "--no-sandbox", "--disable-gpu", "--disable-quic", "--no-first-run",
-                  "--disable-background-networking", "--disable-component-update", "--disable-sync"]
-pytestmark = pytest.mark.skipif(not CHROMIUM.exists(), reason="Debian's chromium is not installed (apt-get install chromium)")
+from tests.web.conftest import cli, screenshot, sign_in
 
 
-def _cli(url: str, *args: str) -> subprocess.CompletedProcess:
-    return subprocess.run([sys.executable, "-m", "caseload.cli", "--database", url, *args],
-                          capture_output=True, text=True, timeout=120, check=True)
+def test_anonymous_visitors_only_see_the_sign_in_page(served, page):
+    page.goto(served["base"] + "/")
+    assert page.url.startswith(served["base"] + "/accounts/login/")
+    assert page.title() == "Sign in · caseload"
+    assert page.locator('[data-figure="cases"]').count() == 0
 
 
-@pytest.fixture(scope="module")
-def database_url(tmp_path_factory):
-    env_url = os.environ.get("CASELOAD_DATABASE_URL", "")
-    if not env_url.startswith("postgres"):
-        yield f"sqlite:///{tmp_path_factory.mktemp('browser') / 'served.sqlite3'}"
-        return
-    import psycopg
-
-    name = f"caseload_browser_{uuid.uuid4().hex[:8]}"
-    with psycopg.connect(env_url, autocommit=True) as con:
-        con.execute(f'CREATE DATABASE "{name}"')
-    yield env_url.rsplit("/", 1)[0] + f"/{name}"
-    with psycopg.connect(env_url, autocommit=True) as con:
-        con.execute(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
-
-
-@pytest.fixture(scope="module")
-def server(database_url):
-    generated = json.loads(_cli(database_url, "generate", "--scale", "0.001", "--seed", "4", "--format", "json",
-                                "--weights-out", os.devnull).stdout)
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        port = s.getsockname()[1]
-    proc = subprocess.Popen([sys.executable, "-m", "caseload.cli", "--database", database_url, "serve", "--port", str(port)],
-                            stdout=subprocess.DEVNULL, stderr=subprocess.PIPE, text=True)
-    base = f"http://127.0.0.1:{port}"
-    deadline = time.monotonic() + 30
-    while True:
-        try:
-            urllib.request.urlopen(base + "/", timeout=2)
-            break
-        except OSError:
-            if proc.poll() is not None or time.monotonic() > deadline:
-                proc.kill()
-                pytest.fail(f"caseload serve did not start: {proc.stderr.read()[-2000:]}")
-            time.sleep(0.2)
-    yield base, generated
-    proc.terminate()
-    proc.wait(timeout=10)
-
-
-@pytest.fixture(scope="module")
-def page():
-    from playwright.sync_api import sync_playwright
-
-    with sync_playwright() as pw:
-        browser = pw.chromium.launch(executable_path=str(CHROMIUM), args=CHROMIUM_FLAGS)
-        yield browser.new_page()
-        browser.close()
-
-
-def test_landing_page_shows_the_docket_in_a_browser(server, page, tmp_path):
-    base, generated = server
-    page.goto(base + "/")
+def test_an_analyst_sees_the_national_docket(served, page, tmp_path):
+    base, generated = served["base"], served["generated"]
+    sign_in(page, base, served["users"]["hq_analyst"]["username"])
     assert page.title() == "Docket overview · caseload"
     for key in ("cases", "people", "officers", "convicted", "final_orders"):
         shown = page.locator(f'[data-figure="{key}"]').inner_text()
@@ -91,13 +26,59 @@ def test_landing_page_shows_the_docket_in_a_browser(server, page, tmp_path):
     chart = page.locator("figure.chart svg")
     assert chart.count() == 1 and chart.bounding_box()["width"] > 300
     assert chart.locator("path[aria-roledescription='bar']").count() == 24
-    page.screenshot(path=str(tmp_path / "landing.png"), full_page=True)
-    if os.environ.get("CASELOAD_SCREENSHOT_DIR"):
-        page.screenshot(path=os.path.join(os.environ["CASELOAD_SCREENSHOT_DIR"], "landing.png"), full_page=True)
-    assert (tmp_path / "landing.png").stat().st_size > 10_000
+    assert screenshot(page, "landing-analyst", tmp_path).stat().st_size > 10_000
 
 
-def test_stylesheet_is_served(server, page):
-    base, _ = server
-    response = page.goto(base + "/static/web/caseload.css")
+def test_an_officer_signs_in_and_sees_only_their_cases(served, page, tmp_path):
+    base, officer = served["base"], served["users"]["officer"]
+    sign_in(page, base, officer["username"])
+    assert page.locator(".who").inner_text().startswith("officer1")
+    assert page.locator("h1").inner_text() == "Non-detained docket: your cases"
+    assert int(page.locator('[data-figure="cases"]').inner_text().replace(",", "")) == officer["cases"]
+    assert page.locator("#by-office tbody tr").count() == 1
+    assert page.locator("#by-office tbody tr th").inner_text() == "WAS"
+    screenshot(page, "landing-officer", tmp_path)
+    response = page.goto(base + "/staffing/WAS/")
+    assert response.status == 403 and page.locator("h1").inner_text() == "Not available to you"
+    assert page.get_by_role("navigation", name="Main").get_by_role("link", name="Overview").count() == 1
+    assert page.goto(base + "/audit/").status == 403
+    assert page.goto(base + "/admin/").url.startswith(base + "/admin/login/")
+
+
+def test_a_supervisor_signs_in_and_sees_only_their_office(served, page, tmp_path):
+    base = served["base"]
+    sign_in(page, base, served["users"]["supervisor"]["username"])
+    assert page.locator("h1").inner_text() == "Non-detained docket: your office"
+    assert page.locator("#by-office tbody tr").count() == 1
+    national = json.loads(cli(served["url"], "docket", "summary", "--format", "json").stdout)
+    was = next(o for o in national["by_office"] if o["office"] == "WAS")
+    assert int(page.locator('[data-figure="cases"]').inner_text().replace(",", "")) == was["cases"]
+    assert int(page.locator('[data-figure="officers"]').inner_text().replace(",", "")) == was["officers"]
+    page.get_by_role("navigation", name="Main").get_by_role("link", name="Capacity").click()
+    assert page.url == base + "/staffing/WAS/" and page.locator("h1").inner_text().endswith("(WAS): officer capacity")
+    screenshot(page, "capacity-supervisor", tmp_path)
+    assert page.goto(base + "/staffing/BOS/").status == 404
+    page.get_by_role("button", name="Sign out").click()
+    page.wait_for_load_state()
+    assert page.url.startswith(base + "/accounts/login/")
+    assert page.goto(base + "/").url.startswith(base + "/accounts/login/")
+
+
+def test_a_wrong_password_keeps_the_user_on_the_sign_in_page(served, page):
+    sign_in(page, served["base"], "analyst1", "not-the-password")
+    assert page.url.startswith(served["base"] + "/accounts/login/")
+    assert "correct username and password" in page.locator("[role=alert]").inner_text()
+
+
+def test_pages_fit_a_390_px_screen(served, narrow_page, tmp_path):
+    sign_in(narrow_page, served["base"], served["users"]["supervisor"]["username"])
+    for path in ("/", "/staffing/WAS/", "/countries/", "/policy/manual/"):
+        narrow_page.goto(served["base"] + path)
+        width = narrow_page.evaluate("document.documentElement.scrollWidth")
+        assert width <= 390, (path, width)
+    screenshot(narrow_page, "landing-390px", tmp_path)
+
+
+def test_stylesheet_is_served(served, page):
+    response = page.goto(served["base"] + "/static/web/caseload.css")
     assert response.status == 200 and "headline" in response.text()
