@@ -206,17 +206,25 @@ def _figure(result: dict, path: str):
 
 def judge(result: dict) -> dict:
     """Add ``target`` (each bound as {"max": x} or {"min": x}) and ``met`` to one result, plus
-    ``missed``: the figures outside their bound (a figure that is absent counts as missed)."""
+    ``missed``: the figures outside their bound (a figure that is absent counts as missed).
+
+    A module may also judge a check itself: a ``targets`` entry ``{"value", "target", "met"}`` is
+    kept as it is, and a result that has ``met`` but no ``targets`` keeps its own verdict."""
     if "error" in result:
         return {**result, "met": False}
-    bounds = {}
+    if "targets" not in result and "met" in result:
+        return {**result, "target": result.get("target") or {"stated by the module": True},
+                "met": bool(result["met"]), "missed": [] if result["met"] else ["met"]}
+    bounds, missed = {}, []
     for path, limit in result.pop("targets", {}).items():
-        bounds[path] = limit if isinstance(limit, dict) else {"max": limit}
-    missed = []
-    for path, bound in bounds.items():
-        value = _figure(result, path)
-        ok = isinstance(value, int | float) and not isinstance(value, bool) and (
-            value <= bound["max"] if "max" in bound else value >= bound["min"])
+        if isinstance(limit, dict) and "met" in limit:          # judged by the module itself
+            bounds[path] = {k: limit[k] for k in ("target", "value") if k in limit}
+            ok = bool(limit["met"])
+        else:
+            bounds[path] = bound = limit if isinstance(limit, dict) else {"max": limit}
+            value = _figure(result, path)
+            ok = isinstance(value, int | float) and not isinstance(value, bool) and (
+                value <= bound["max"] if "max" in bound else value >= bound["min"])
         if not ok:
             missed.append(path)
     return {**result, "target": bounds, "met": bool(bounds) and not missed, "missed": missed}
@@ -287,7 +295,9 @@ class Run:
             elif not r["target"]:
                 lines.append(f"{name}: declares no target")
             for path in r.get("missed", []):
-                lines.append(f"{name}: {path} = {_figure(r, path)} (target {_bound_text(r['target'][path])})")
+                bound = r["target"].get(path, {}) if isinstance(r["target"], dict) else {}
+                value = bound.get("value", _figure(r, path)) if isinstance(bound, dict) else _figure(r, path)
+                lines.append(f"{name}: {path} = {value} (target {_bound_text(bound) if isinstance(bound, dict) else bound})")
         return lines
 
     def save(self, *, finished: bool) -> None:
@@ -310,7 +320,9 @@ class Run:
 
 
 def _bound_text(bound: dict) -> str:
-    return f"≤ {bound['max']}" if "max" in bound else f"≥ {bound['min']}"
+    if "max" in bound:
+        return f"≤ {bound['max']}"
+    return f"≥ {bound['min']}" if "min" in bound else str(bound.get("target"))
 
 
 def _git(*args: str) -> str:
