@@ -1,0 +1,9 @@
+"""Settings for the test suite: the product's settings in development mode (fixed development
+keys, no two-factor sign-in), whatever the shell's environment says."""
+
+import os
+
+os.environ["CASELOAD_DEBUG"] = "1"
+os.environ.pop("CASELOAD_MFA_ROLES", None)
+
+from caseload.settings import *  # noqa: E402,F401,F403
