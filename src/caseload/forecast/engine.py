@@ -174,8 +174,10 @@ def coverage_today(model: Model) -> np.ndarray:
 
 
 def _workload(stock: np.ndarray, weights: np.ndarray) -> np.ndarray:
-    """Minutes a month the open cases need, per repetition and office: (R, O)."""
-    return np.einsum("robts,obts->ro", stock, weights, dtype=np.float64)
+    """Minutes a month the open cases need, per repetition and office: (R, O); ``weights`` is
+    (O, cells, 1), one batched matrix product per office."""
+    r, o = stock.shape[:2]
+    return np.matmul(stock.reshape(r, o, 1, -1), weights)[:, :, 0, 0].astype(np.float64)
 
 
 def run_chunk(model: Model, reps: int, seed: np.random.SeedSequence) -> dict[str, np.ndarray]:
@@ -190,10 +192,15 @@ def run_chunk(model: Model, reps: int, seed: np.random.SeedSequence) -> dict[str
     months = model.months
     f32 = np.float32
     stock = np.broadcast_to(model.stock.astype(f32), (reps, *model.stock.shape)).copy()
-    weights = model.weights.astype(f32)
+    weights = np.ascontiguousarray(model.weights.reshape(n_o, -1, 1).astype(f32))
+    # Inflow reaches few cells: draw it on those only (flat indexes into an office's cells).
+    cells = int(np.prod(model.stock.shape[1:]))
+    inflow_flat = model.inflow.reshape(months, n_o, cells).astype(f32)
+    active = np.flatnonzero(inflow_flat.any(axis=(0, 1)))
+    inflow_active = np.ascontiguousarray(inflow_flat[:, :, active])             # (M, O, K)
     rate_mult = _lognormal(rng, model.rate_sigma, (reps, 1, 1))
     removal_mult = _lognormal(rng, model.removal_sigma, (reps, 1, 1, 1))
-    inflow_mult = _lognormal(rng, model.inflow_sigma, (reps, n_o, 1, 1, 1)).astype(f32)
+    inflow_mult = _lognormal(rng, model.inflow_sigma, (reps, n_o, 1)).astype(f32)
     rates = np.clip(model.rates[None, :, :, :] * rate_mult[..., None], 0.0, 1.0)  # (R, O, S, K)
     closing = [RELIEF, TERMINATED, DEPARTED, FAILED]
 
@@ -262,21 +269,22 @@ def run_chunk(model: Model, reps: int, seed: np.random.SeedSequence) -> dict[str
             removed[:, :, :, r] = np.floor(removed[:, :, :, r] * scale[:, None, None].astype(f32))
             quota_left -= removed[:, :, :, r].sum(axis=(1, 2), dtype=np.float64)
 
-        expected = model.inflow[m].astype(f32)[None] * inflow_mult                # (R, O, B, T, S)
-        noise = _poisson_factor(rng, expected.sum(axis=(2, 3, 4), dtype=np.float64)).astype(f32)
-        new = _round(rng, expected * noise[:, :, None, None, None])
+        expected = inflow_active[m][None] * inflow_mult                          # (R, O, K)
+        noise = _poisson_factor(rng, expected.sum(axis=2, dtype=np.float64)).astype(f32)
+        new = _round(rng, expected * noise[:, :, None])
 
         n_p -= to_appeal + to_final_p + closed_p
         n_a += to_appeal - to_final_a - closed_a
         n_f += to_final_p + to_final_a - closed_f - removed
-        stock += new
+        flat = stock.reshape(reps, n_o, cells)
+        flat[:, :, active] += new
         closed = closed_p + closed_a + closed_f + removed
         needed = _workload(stock, weights)
 
         out["open_cases"][:, m] = stock.sum(axis=(2, 3, 4), dtype=np.float64)
         out["final_orders"][:, m] = n_f.sum(axis=(2, 3), dtype=np.float64)
         out["removals"][:, m] = removed.sum(axis=(2, 3), dtype=np.float64)
-        out["inflow"][:, m] = new.sum(axis=(2, 3, 4), dtype=np.float64)
+        out["inflow"][:, m] = new.sum(axis=2, dtype=np.float64)
         out["closed"][:, m] = closed.sum(axis=(2, 3), dtype=np.float64)
         out["workload_minutes"][:, m] = needed
         out["available_minutes"][:, m] = available
@@ -327,14 +335,19 @@ def simulate(model: Model, *, reps: int, seed: int, executor: str = "local", sch
 
 def _run_dask(model: Model, plan: list, *, scheduler: str | None, workers: int,
               progress: Callable[[int], None] | None) -> list[dict]:
+    import logging
+
     from dask.distributed import Client, LocalCluster, as_completed
 
+    quiet = logging.getLogger("distributed")
+    level = quiet.level
+    quiet.setLevel(logging.ERROR)  # the scheduler's and nanny's chatter would drown the command's stderr
     cluster = None
     if scheduler:
         client = Client(scheduler)
     else:
         cluster = LocalCluster(n_workers=workers, threads_per_worker=1, processes=True, dashboard_address=None,
-                               silence_logs=40)
+                               silence_logs=logging.ERROR)
         client = Client(cluster)
     try:
         shared = client.scatter(model, broadcast=True)
@@ -348,6 +361,7 @@ def _run_dask(model: Model, plan: list, *, scheduler: str | None, workers: int,
         client.close()
         if cluster is not None:
             cluster.close()
+        quiet.setLevel(level)
 
 
 # --- Summaries --------------------------------------------------------------------------------------
