@@ -24,10 +24,12 @@ from __future__ import annotations
 
 import csv
 import datetime as dt
+import functools
 import gzip
 import hashlib
 import io
 import os
+import re
 import time
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field
@@ -311,116 +313,207 @@ def inspect(path: Path | str, *, header: list[str] = HEADER, required: list[str]
     return Inspection(path, compressed, digest.hexdigest(), lines, first)
 
 
-def _rows(ins: Inspection) -> Iterator[tuple[int, list[str]]]:
-    """(line number, cells) of every data row; line 1 is the header."""
-    raw = gzip.open(ins.path, "rb") if ins.compressed else ins.path.open("rb")
-    with io.TextIOWrapper(raw, encoding="utf-8", errors="replace", newline="") as fh:
-        reader = csv.reader(fh)
-        next(reader, None)
-        for cells in reader:
-            yield reader.line_num, cells
-
-
 # --- parsing rows ---------------------------------------------------------------------------------
 
 class RowError(ValueError):
     pass
 
 
+_DATE = re.compile(r"\d{4}-\d{2}-\d{2}")
+_BOOLS = {"true": True, "false": False, "1": True, "0": False, "yes": True, "no": False}
+
+
+def _converters(choices: dict, countries: set[str], offices: set[str]) -> dict[str, Callable[[str, str], object]]:
+    """kind -> function(name, raw cell) giving the stored value or raising RowError. Dates stay
+    ISO text (what SQLite stores and COPY reads; ISO text also compares in date order)."""
+    from caseload.countries.names import to_alpha2
+
+    def date(name: str, raw: str) -> str:
+        if not _DATE.fullmatch(raw):
+            raise RowError(f"{name}: {raw!r} is not a date (YYYY-MM-DD)")
+        try:
+            dt.date.fromisoformat(raw)
+        except ValueError:
+            raise RowError(f"{name}: {raw!r} is not a date (YYYY-MM-DD)") from None
+        return raw
+
+    def boolean(name: str, raw: str) -> bool:
+        value = _BOOLS.get(raw.lower())
+        if value is None:
+            raise RowError(f"{name}: {raw!r} is not true or false")
+        return value
+
+    def integer(name: str, raw: str) -> int:
+        if not raw.isdigit():
+            raise RowError(f"{name}: {raw!r} is not a whole number ≥ 0")
+        return int(raw)
+
+    def a_number(name: str, raw: str) -> str:
+        if len(raw) == 12 and raw[0] == "A" and raw[4] == "-" and raw[8] == "-":
+            digits = raw[1:4] + raw[5:8] + raw[9:12]
+            if digits.isdigit() and digits.isascii() and digits != "000000000":
+                return digits
+        try:
+            return anumber.normalize(raw)
+        except ValidationError:
+            raise RowError(f"{name}: {raw!r} is not an A-number") from None
+
+    def person_name(name: str, raw: str) -> str:
+        if len(raw) > 80:
+            raise RowError(f"{name} is longer than 80 characters")
+        return raw
+
+    def country(name: str, raw: str) -> str:
+        code = raw if raw in countries else (raw.upper() if raw.upper() in countries else to_alpha2(raw))
+        if code not in countries:
+            raise RowError(f"{name}: unknown country {raw!r}")
+        return code
+
+    def office(name: str, raw: str) -> str:
+        code = raw.upper()
+        if code not in offices:
+            raise RowError(f"{name}: unknown field office {raw!r}")
+        return code
+
+    def choice(allowed: tuple[str, ...]) -> Callable[[str, str], str]:
+        members = frozenset(allowed)
+
+        def check(name: str, raw: str) -> str:
+            if raw not in members:
+                raise RowError(f"{name}: {raw!r} is not one of {', '.join(a for a in allowed if a)}")
+            return raw
+        return check
+
+    table = {"date": date, "bool": boolean, "int": integer, "a_number": a_number, "name": person_name,
+             "country": country, "office": office, "text": lambda name, raw: raw[:64]}
+    table.update({f"choice:{k}": choice(v) for k, v in choices.items()})
+    return table
+
+
+_MISS = object()   # a cell the fast path of a column cannot decide: the per-cell converter says why
+
+
+@functools.cache
+def _iso_dates() -> frozenset[str]:
+    """Every ISO date from 1900 to 2099: a set lookup checks a cell faster than parsing it."""
+    start, days = dt.date(1900, 1, 1), (dt.date(2100, 1, 1) - dt.date(1900, 1, 1)).days
+    return frozenset((start + dt.timedelta(days=d)).isoformat() for d in range(days))
+
+
+_BOOL_SPELLINGS = {spelling: value for word, value in _BOOLS.items()
+                   for spelling in (word, word.upper(), word.capitalize())}
+
+
 class Parser:
-    """Turns a row's cells into database values, or raises RowError with the reason."""
+    """Turns batches of rows into database values column by column (list comprehensions over
+    each column, the per-cell converter only for the cells they cannot decide), rejecting a bad
+    row with the reason of its first bad cell."""
 
     def __init__(self, header: list[str], columns=COLUMNS) -> None:
+        from caseload.core import clock
         from caseload.countries.models import Country
         from caseload.offices.models import FieldOffice
 
-        self.positions = {name: header.index(name) if name in header else None for name, _, _ in columns}
+        choices = _choices()
+        countries = set(Country.objects.values_list("code", flat=True))
+        offices = set(FieldOffice.objects.values_list("code", flat=True))
+        self.convert = _converters(choices, countries, offices)
         self.columns = columns
-        self.choices = _choices()
-        self.countries = set(Country.objects.values_list("code", flat=True))
-        self.offices = dict(FieldOffice.objects.values_list("code", "id"))
-        self.today = None
+        self.width = len(header)
+        self.positions = {name: header.index(name) if name in header else None for name, _, _ in columns}
+        self.today = clock.today().isoformat()
+        dates = _iso_dates()
+        fast = {
+            "date": lambda col: [x if x in dates else (None if not x else _MISS) for x in col],
+            "bool": lambda col: [_BOOL_SPELLINGS.get(x, _MISS) if x else False for x in col],
+            "int": lambda col: [int(x) if x.isdigit() and x.isascii() else (0 if not x else _MISS) for x in col],
+            "a_number": lambda col: [x[1:4] + x[5:8] + x[9:12] if len(x) == 12 and x[0] == "A" and x[4] == "-"
+                                     and x[8] == "-" and x[1:4].isdigit() and x[5:8].isdigit() and x[9:12].isdigit()
+                                     and x.isascii() and x != "A000-000-000" else _MISS for x in col],
+            "name": lambda col: [x if len(x) <= 80 and x[:1] != " " and x[-1:] != " " else _MISS for x in col],
+            "country": lambda col: [x if x in countries or not x else _MISS for x in col],
+            "office": lambda col: [x if x in offices or not x else _MISS for x in col],
+            "text": lambda col: [x[:64] for x in col],
+        }
+        for key, allowed in choices.items():
+            fast[f"choice:{key}"] = lambda col, members=frozenset(allowed): [x if x in members or not x else _MISS
+                                                                              for x in col]
+        self.fast = fast
 
-    def values(self, cells: list[str]) -> dict:
-        from caseload.countries.names import to_alpha2
-
-        out = {}
+    def columns_of(self, rows: list[list[str]], bad: dict[int, str]) -> dict[str, list]:
+        """Converted columns of ``rows``; ``bad`` gets {row index: reason} for rows that fail."""
+        width, n = self.width, len(rows)
+        for i, r in enumerate(rows):
+            if len(r) != width:
+                bad.setdefault(i, f"expected {width} cells, found {len(r)}")
+                rows[i] = (r + [""] * width)[:width]
+        cells = list(zip(*rows, strict=True)) if rows else [()] * width
+        out: dict[str, list] = {}
         for name, kind, required in self.columns:
             pos = self.positions[name]
-            raw = cells[pos].strip() if pos is not None and pos < len(cells) else ""
-            if not raw:
-                if required:
-                    raise RowError(f"{name} is required")
-                out[name] = False if kind == "bool" else (0 if kind == "int" else ("" if kind != "date" else None))
+            if pos is None:
+                out[name] = [False if kind == "bool" else 0 if kind == "int" else None if kind == "date" else ""] * n
                 continue
-            if kind == "date":
+            col = cells[pos]
+            values = self.fast[kind](col)
+            if required and "" in col:
+                for i in [i for i, x in enumerate(col) if not x]:
+                    bad.setdefault(i, f"{name} is required")
+            default = False if kind == "bool" else 0 if kind == "int" else None if kind == "date" else ""
+            for i in ([i for i, v in enumerate(values) if v is _MISS] if _MISS in values else ()):
+                raw = col[i].strip()  # the fast paths take exact cells; padded ones come here
                 try:
-                    out[name] = dt.date.fromisoformat(raw)
-                except ValueError:
-                    raise RowError(f"{name}: {raw!r} is not a date (YYYY-MM-DD)") from None
-            elif kind == "bool":
-                low = raw.lower()
-                if low not in ("true", "false", "1", "0", "yes", "no"):
-                    raise RowError(f"{name}: {raw!r} is not true or false")
-                out[name] = low in ("true", "1", "yes")
-            elif kind == "int":
-                if not raw.isdigit():
-                    raise RowError(f"{name}: {raw!r} is not a whole number ≥ 0")
-                out[name] = int(raw)
-            elif kind == "a_number":
-                try:
-                    out[name] = anumber.normalize(raw)
-                except ValidationError:
-                    raise RowError(f"{name}: {raw!r} is not an A-number") from None
-            elif kind == "name":
-                if len(raw) > 80:
-                    raise RowError(f"{name} is longer than 80 characters")
-                out[name] = raw
-            elif kind == "country":
-                code = raw.upper() if raw.upper() in self.countries else to_alpha2(raw)
-                if code not in self.countries:
-                    raise RowError(f"{name}: unknown country {raw!r}")
-                out[name] = code
-            elif kind == "office":
-                code = self.offices.get(raw.upper())
-                if code is None:
-                    raise RowError(f"{name}: unknown field office {raw!r}")
-                out[name] = raw.upper()
-            elif kind.startswith("choice:"):
-                allowed = self.choices[kind[7:]]
-                if raw not in allowed:
-                    raise RowError(f"{name}: {raw!r} is not one of {', '.join(a for a in allowed if a)}")
-                out[name] = raw
-            else:
-                out[name] = raw[:64]
+                    if not raw:
+                        if required:
+                            raise RowError(f"{name} is required")
+                        values[i] = default
+                    else:
+                        values[i] = self.convert[kind](name, raw)
+                except RowError as exc:
+                    bad.setdefault(i, str(exc))
+                    values[i] = default
+            out[name] = values
         return out
 
-    def case_row(self, cells: list[str]) -> dict:
-        v = self.values(cells)
+    def case_rows(self, lines: list[int], rows: list[list[str]], result: ImportResult) -> tuple[dict[str, list], list[int]]:
+        """The batch's converted columns and the indexes of its valid rows; the others rejected in ``result``."""
+        bad: dict[int, str] = {}
+        c = self.columns_of(rows, bad)
         today = self.today
         for name in ("birth_date", "entry_date", "last_apprehension_date", "opened_on", "final_order_date",
                      "proceedings_started_on", "appeal_filed_on", "citizenship_claim_raised_on", "last_contact_on",
                      "stage_changed_on"):
-            if v.get(name) and v[name] > today:
-                raise RowError(f"{name} {v[name]} is after today ({today})")
-        v["gender"] = v["gender"] or "X"
-        v["entry_manner"] = v["entry_manner"] or "unknown"
-        v["citizenship_claim"] = v["citizenship_claim"] or "none"
-        v["proceedings_started_on"] = v["proceedings_started_on"] or v["opened_on"]
-        v["stage_changed_on"] = v["stage_changed_on"] or v["final_order_date"] or v["opened_on"]
-        if v["birth_date"] and v["entry_date"] and v["entry_date"] < v["birth_date"]:
-            raise RowError("entry_date is before birth_date")
-        if v["stage"] == "final_order" and v["final_order_date"] is None:
-            raise RowError("a final_order case needs final_order_date")
-        if v["stage"] != "final_order" and v["final_order_date"] is not None:
-            raise RowError(f"a {v['stage']} case has no final_order_date")
-        if v["final_order_date"] and v["final_order_date"] < v["proceedings_started_on"]:
-            raise RowError("final_order_date is before proceedings_started_on")
-        if v["stage"] == "appeal" and not (v["appeal_pending"] and v["appeal_filed_on"]):
-            raise RowError("an appeal case needs appeal_pending true and appeal_filed_on")
-        if v["reporting_cadence_days"] <= 0:
-            raise RowError("reporting_cadence_days must be above 0")
-        return v
+            if max(filter(None, c[name]), default="") <= today:
+                continue
+            for i in [i for i, x in enumerate(c[name]) if x and x > today]:
+                bad.setdefault(i, f"{name} {c[name][i]} is after today ({today})")
+        c["gender"] = [x or "X" for x in c["gender"]]
+        c["entry_manner"] = [x or "unknown" for x in c["entry_manner"]]
+        c["citizenship_claim"] = [x or "none" for x in c["citizenship_claim"]]
+        c["proceedings_started_on"] = [p or o for p, o in zip(c["proceedings_started_on"], c["opened_on"], strict=True)]
+        c["stage_changed_on"] = [s or f or o for s, f, o in zip(c["stage_changed_on"], c["final_order_date"],
+                                                                 c["opened_on"], strict=True)]
+        checks = [
+            ("entry_date is before birth_date",
+             [i for i, (b, e) in enumerate(zip(c["birth_date"], c["entry_date"], strict=True)) if b and e and e < b]),
+            ("a final_order case needs final_order_date",
+             [i for i, (s, f) in enumerate(zip(c["stage"], c["final_order_date"], strict=True)) if s == "final_order" and not f]),
+            ("only a final_order case has a final_order_date",
+             [i for i, (s, f) in enumerate(zip(c["stage"], c["final_order_date"], strict=True)) if s != "final_order" and f]),
+            ("final_order_date is before proceedings_started_on",
+             [i for i, (f, p) in enumerate(zip(c["final_order_date"], c["proceedings_started_on"], strict=True))
+              if f and p and f < p]),
+            ("an appeal case needs appeal_pending true and appeal_filed_on",
+             [i for i, (s, ap, af) in enumerate(zip(c["stage"], c["appeal_pending"], c["appeal_filed_on"], strict=True))
+              if s == "appeal" and not (ap and af)]),
+            ("reporting_cadence_days must be above 0", [i for i, d in enumerate(c["reporting_cadence_days"]) if not d]),
+        ]
+        for reason, where in checks:
+            for i in where:
+                bad.setdefault(i, reason)
+        for i in sorted(bad):
+            result.reject(lines[i], bad[i])
+        return c, [i for i in range(len(lines)) if i not in bad]
 
 
 def _texts(v: dict) -> list[str]:
@@ -474,20 +567,39 @@ def _read_convictions(ins: Inspection, result: ImportResult) -> dict[str, list[t
     """The convictions file as {A-number digits: [(line, CONVICTION_DB values)]}; bad rows rejected."""
     parser = Parser(ins.header, CONVICTION_COLUMNS)
     by_person: dict[str, list[tuple]] = {}
-    for line, cells in _rows(ins):
-        try:
-            v = parser.values(cells)
-            if v["aggravated_felony"] and v["severity"] != "felony":
-                raise RowError("an aggravated felony must have severity felony")
-            sentence = max(v["sentence_days"], v["custody_days"])
-        except RowError as exc:
-            result.reject(line, str(exc), file="convictions")
-            continue
-        incident = v["incident_id"] or f"{v['a_number']}-{v['convicted_on'].isoformat()}-{line}"
-        by_person.setdefault(v["a_number"], []).append(
-            (line, (v["convicted_on"], v["offense_category"], v["severity"], v["aggravated_felony"], sentence,
-                    v["custody_days"], incident)))
+    for lines, rows in _batches(ins):
+        bad: dict[int, str] = {}
+        c = parser.columns_of(rows, bad)
+        for i, (aggravated, severity) in enumerate(zip(c["aggravated_felony"], c["severity"], strict=True)):
+            if aggravated and severity != "felony":
+                bad.setdefault(i, "an aggravated felony must have severity felony")
+        for i in sorted(bad):
+            result.reject(lines[i], bad[i], file="convictions")
+        for i, (a, on, category, severity, aggravated, sentence, custody, incident) in enumerate(zip(
+                c["a_number"], c["convicted_on"], c["offense_category"], c["severity"], c["aggravated_felony"],
+                c["sentence_days"], c["custody_days"], c["incident_id"], strict=True)):
+            if i not in bad:
+                by_person.setdefault(a, []).append((lines[i], (on, category, severity, aggravated, max(sentence, custody),
+                                                               custody, incident or f"{a}-{on}-{lines[i]}")))
     return by_person
+
+
+def _batches(ins: Inspection) -> Iterator[tuple[list[int], list[list[str]]]]:
+    """(line numbers, rows) of :data:`BATCH_ROWS` data rows at a time; line 1 is the header."""
+    raw = gzip.open(ins.path, "rb") if ins.compressed else ins.path.open("rb")
+    with io.TextIOWrapper(raw, encoding="utf-8", errors="replace", newline="") as fh:
+        reader = csv.reader(fh)
+        next(reader, None)
+        lines: list[int] = []
+        rows: list[list[str]] = []
+        for cells in reader:
+            lines.append(reader.line_num)
+            rows.append(cells)
+            if len(rows) >= BATCH_ROWS:
+                yield lines, rows
+                lines, rows = [], []
+        if rows:
+            yield lines, rows
 
 
 def _in_chunks(sql: str, values: list, cur) -> list[tuple]:
@@ -539,10 +651,6 @@ class _Ids:
         return value
 
 
-def _db_value(value):
-    return value.isoformat() if isinstance(value, dt.date) else value
-
-
 def do_import_docket(ins: Inspection, *, convictions: Inspection | None = None, dry_run: bool = False,
                      update: bool = False, actor=None, actor_label: str | None = None,
                      progress: Callable[[int], None] | None = None) -> ImportResult:
@@ -559,7 +667,6 @@ def do_import_docket(ins: Inspection, *, convictions: Inspection | None = None, 
     if not dry_run:
         bulk.restore_interrupted()
     parser = Parser(ins.header)
-    parser.today = clock.today()
     offices = dict(FieldOffice.objects.values_list("id", "code"))
     office_ids = {code: pk for pk, code in offices.items()}
     officer_rows = list(Officer.objects.exclude(external_id=None).values_list("id", "external_id", "office_id", "status"))
@@ -568,84 +675,83 @@ def do_import_docket(ins: Inspection, *, convictions: Inspection | None = None, 
     convicted = _read_convictions(convictions, result) if convictions else {}
     file_a_numbers: set[str] = set()
 
-    def plan(batch: list[tuple[int, dict]], cur) -> tuple[list, list, list, list]:
-        """Decide each row of a batch: (new people, new cases, new convictions, conflicts to update)."""
-        existing = _existing(cur, sorted({v["a_number"] for _, v in batch}), offices, officers)
-        people_ids = _Ids(cur, "docket_person") if not dry_run else None
-        case_ids = _Ids(cur, "docket_case") if not dry_run else None
-        conviction_ids = _Ids(cur, "docket_conviction") if not dry_run else None
-        new_people, new_cases, new_convictions, updates = [], [], [], []
-        opened_here: dict[str, tuple[str, str]] = {}
-        for line, v in batch:
-            a, office = v["a_number"], v["office"]
-            key = (a, office, v["opened_on"].isoformat())
-            ext = v["officer_external_id"]
+    def plan(lines: list[int], c: dict[str, list], good: list[int], cur) -> tuple[list, list, list, list]:
+        """Decide each valid row of a batch: (new people, new cases, new convictions, conflicts to update)."""
+        a_col, office_col, opened_col, ext_col = c["a_number"], c["office"], c["opened_on"], c["officer_external_id"]
+        existing = _existing(cur, sorted({a_col[i] for i in good}), offices, officers)
+        new_person_rows: list[tuple[int, int]] = []   # (row index, person id)
+        new_case_rows: list[tuple[int, int, int | None]] = []   # (row index, person id, officer id)
+        updates = []
+        opened_here: dict[str, str] = {}
+        for i in good:
+            a, office, ext = a_col[i], office_col[i], ext_col[i]
             officer_id = None
             if ext:
                 match = by_external.get(ext)
                 if match and match[1] == office_ids[office] and match[2] != "separated":
                     officer_id = match[0]
+            key = (a, office, opened_col[i])
             if key in existing.by_key:
                 case_id, current = existing.by_key[key]
+                v = {name: c[name][i] for name in c}
                 texts = _texts({**v, "officer_external_id": officers.get(officer_id, "") if officer_id else ""})
                 if current == texts:
                     result.unchanged += 1
                 else:
                     result.conflicts += 1
-                    diff = [HEADER[i] for i, (x, y) in enumerate(zip(current, texts, strict=True)) if x != y]
+                    diff = [HEADER[k] for k, (x, y) in enumerate(zip(current, texts, strict=True)) if x != y]
                     if len(result.conflict_list) < MAX_ERRORS_LISTED:
-                        result.conflict_list.append({"line": line, "case_id": case_id, "a_number": anumber.display(a),
-                                                     "columns": diff})
-                    updates.append((line, case_id, v, officer_id, diff))
+                        result.conflict_list.append({"line": lines[i], "case_id": case_id,
+                                                     "a_number": anumber.display(a), "columns": diff})
+                    updates.append((lines[i], case_id, v, officer_id, diff))
                 continue
             if a in opened_here or a in existing.open_case:
-                case_id, where = existing.open_case.get(a, (None, opened_here.get(a, ("", ""))[0]))
-                result.reject(line, f"{anumber.display(a)} already has an open case"
-                                    + (f" ({case_id})" if case_id else " (an earlier row of this file)") + f" at {where}")
+                case_id, where = existing.open_case.get(a, (None, opened_here.get(a, "")))
+                result.reject(lines[i], f"{anumber.display(a)} already has an open case"
+                                        + (f" ({case_id})" if case_id else " (an earlier row of this file)") + f" at {where}")
                 continue
-            if ext and officer_id is None:
+            if officer_id is None:
                 result.unassigned += 1
-                if len(result.unmatched_officers) < MAX_ERRORS_LISTED:
-                    result.unmatched_officers.append({"line": line, "external_id": ext})
-            elif not ext:
-                result.unassigned += 1
-            opened_here[a] = (office, key[2])
+                if ext and len(result.unmatched_officers) < MAX_ERRORS_LISTED:
+                    result.unmatched_officers.append({"line": lines[i], "external_id": ext})
+            opened_here[a] = office
             result.imported += 1
-            if dry_run:
-                continue
             person_id = existing.people.get(a)
             if person_id is None:
-                person_id = people_ids.take()
+                person_id = -1 - len(new_person_rows)   # placeholder until ids are taken
                 existing.people[a] = person_id
-                new_people.append((person_id, a, v["family_name"], v["given_name"], _db_value(v["birth_date"]),
-                                   v["gender"], v["citizenship"], _db_value(v["entry_date"]), v["entry_manner"],
-                                   _db_value(v["last_apprehension_date"]), v["apprehension_place"], v["national_security"],
-                                   v["gang"], v["citizenship_claim"], _db_value(v["citizenship_claim_raised_on"]),
-                                   v["pending_criminal_charges"], v["visa_fraud_finding"], v["public_benefits_abuse"],
-                                   office_ids[office]))
-                for _, c in convicted.get(a, ()):
-                    new_convictions.append((conviction_ids.take(), person_id, office_ids[office],
-                                            *(_db_value(x) for x in c)))
-            new_cases.append((case_ids.take(), person_id, office_ids[office], v["unit"], officer_id,
-                              v["supervision_type"], v["stage"], *(_db_value(v[c]) for c in (
-                                  "opened_on", "proceedings_started_on", "stage_changed_on", "final_order_date")),
-                              v["appeal_pending"], _db_value(v["appeal_filed_on"]), _db_value(v["stay_of_removal_until"]),
-                              v["reporting_cadence_days"], _db_value(v["next_report_due"]),
-                              _db_value(v["last_contact_on"]), "open", 1, True, "", "", "", 0, 0))
+                new_person_rows.append((i, person_id))
+            new_case_rows.append((i, person_id, officer_id))
+        if dry_run:
+            return [], [], [], updates
+        people_ids, case_ids, conviction_ids = (_Ids(cur, t) for t in ("docket_person", "docket_case", "docket_conviction"))
+        first_person = people_ids.next
+        real = {placeholder: first_person + k for k, (_, placeholder) in enumerate(new_person_rows)}
+        cols = [c[name] for name in _PERSON_FILE_ORDER]
+        new_people = [(real[ph], *(col[i] for col in cols), office_ids[office_col[i]]) for i, ph in new_person_rows]
+        new_convictions = []
+        for i, ph in new_person_rows:
+            for _, conviction in convicted.get(a_col[i], ()):
+                new_convictions.append((conviction_ids.take(), real[ph], office_ids[office_col[i]], *conviction))
+        cols = [c[name] for name in _CASE_FILE_ORDER]
+        first_case = case_ids.next
+        new_cases = [(first_case + k, real.get(pid, pid), office_ids[office_col[i]], c["unit"][i], officer_id,
+                      *(col[i] for col in cols), "open", 1, True, "", "", "", 0, 0)
+                     for k, (i, pid, officer_id) in enumerate(new_case_rows)]
         return new_people, new_cases, new_convictions, updates
 
-    def flush(batch: list[tuple[int, dict]]) -> None:
+    def flush(lines: list[int], c: dict[str, list], good: list[int]) -> None:
         with transaction.atomic(), connection.cursor() as cur:
             if connection.vendor == "postgresql" and not dry_run:
                 cur.execute("LOCK TABLE docket_person, docket_case, docket_conviction IN EXCLUSIVE MODE")
-            new_people, new_cases, new_convictions, updates = plan(batch, cur)
+            new_people, new_cases, new_convictions, updates = plan(lines, c, good, cur)
             if dry_run:
                 return
             bulk.insert_rows("docket_person", ("id", *PERSON_DB, "office_id"), new_people)
             bulk.insert_rows("docket_conviction", ("id", "person_id", "office_id", *CONVICTION_DB), new_convictions)
-            bulk.insert_rows("docket_case", ("id", "person_id", *CASE_DB, "status", "version", "derived_current",
-                                             "priority", "priority_rule_set", "close_reason", "custody_review_count",
-                                             "missed_in_a_row"),
+            bulk.insert_rows("docket_case", ("id", "person_id", "office_id", "unit", "officer_id", *CASE_DB[3:],
+                                             "status", "version", "derived_current", "priority", "priority_rule_set",
+                                             "close_reason", "custody_review_count", "missed_in_a_row"),
                              new_cases)
             if new_people:
                 index_new_people(new_people[0][0], new_people[-1][0])
@@ -656,8 +762,8 @@ def do_import_docket(ins: Inspection, *, convictions: Inspection | None = None, 
             bulk.reset_sequences(["docket_person", "docket_case", "docket_conviction"])
             if new_people or new_cases:
                 audit.record(action="docket.batch_imported", actor=actor, actor_label=label, object_type="docket",
-                             details={"file": ins.path.name, "sha256": ins.sha256, "first_line": batch[0][0],
-                                      "last_line": batch[-1][0], "people": len(new_people), "cases": len(new_cases),
+                             details={"file": ins.path.name, "sha256": ins.sha256, "first_line": lines[0],
+                                      "last_line": lines[-1], "people": len(new_people), "cases": len(new_cases),
                                       "convictions": len(new_convictions)})
 
     empty = not dry_run and _docket_is_empty()
@@ -666,33 +772,21 @@ def do_import_docket(ins: Inspection, *, convictions: Inspection | None = None, 
     if loader:
         loader.__enter__()
     try:
-        batch: list[tuple[int, dict]] = []
-        seen = 0
-        for line, cells in _rows(ins):
-            result.rows += 1
-            try:
-                v = parser.case_row(cells)
-            except RowError as exc:
-                result.reject(line, str(exc))
-                continue
-            file_a_numbers.add(v["a_number"])
-            batch.append((line, v))
-            if len(batch) >= BATCH_ROWS:
-                flush(batch)
-                batch = []
-            if progress and result.rows - seen >= 10_000:
-                progress(result.rows - seen)
-                seen = result.rows
-        if batch:
-            flush(batch)
+        for lines, rows in _batches(ins):
+            result.rows += len(rows)
+            columns, good = parser.case_rows(lines, rows, result)
+            if convicted:
+                file_a_numbers.update(columns["a_number"][i] for i in good)
+            if good:
+                flush(lines, columns, good)
+            if progress:
+                progress(len(rows))
     except BaseException as exc:
         if loader:
             loader.__exit__(type(exc), exc, exc.__traceback__)
         raise
     if loader:
         loader.__exit__(None, None, None)
-    if progress:
-        progress(result.rows - seen)
     for a, items in convicted.items():
         if a not in file_a_numbers:
             for line, _ in items:
@@ -710,6 +804,11 @@ def _docket_is_empty() -> bool:
 
     return not (Person.objects.exists() or Case.objects.exists())
 
+
+# File columns in the order of the database columns they fill (after the person's a_number; after
+# the case's office, unit and officer).
+_PERSON_FILE_ORDER = ("a_number", "family_name", "given_name", *HEADER[3:len(PERSON_COLUMNS)])
+_CASE_FILE_ORDER = HEADER[len(PERSON_COLUMNS) + 3:]
 
 # Cell columns an update may change, by table.
 _PERSON_FIELDS = dict(zip(HEADER[:len(PERSON_COLUMNS)], ("a_number", *PERSON_DB[1:]), strict=True))
