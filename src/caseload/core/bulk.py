@@ -215,18 +215,19 @@ def restore_interrupted(*, clear: dict[str, Callable[[], None]] | None = None) -
         for record in BulkLoad.objects.order_by("id"):
             if not _claim_if_gone(cur, record):
                 continue
+            record_id = record.pk
             try:
                 with transaction.atomic():
-                    record = BulkLoad.objects.select_for_update().filter(pk=record.pk).first()
+                    record = BulkLoad.objects.select_for_update().filter(pk=record_id).first()
                     if record is None:
                         continue  # another process restored it meanwhile
                     if not record.resumable and record.label in clear:
                         clear[record.label]()
                     restored = restore(cur, record.dropped)
                     if record.resumable or record.label in clear:
-                        record.delete()
+                        BulkLoad.objects.filter(pk=record_id).delete()
                     elif record.dropped:
-                        BulkLoad.objects.filter(pk=record.pk).update(dropped=[])
+                        BulkLoad.objects.filter(pk=record_id).update(dropped=[])
                     done.append({"label": record.label, "started_at": record.started_at.isoformat(),
                                  "restored": restored})
             except DatabaseError as exc:
@@ -235,7 +236,7 @@ def restore_interrupted(*, clear: dict[str, Callable[[], None]] | None = None) -
                                     f"cannot restore what the interrupted load {record.label!r} dropped: {reason}; "
                                     "see caseload doctor") from None
             finally:
-                _unlock(cur, record.pk)
+                _unlock(cur, record_id)
     return done
 
 
@@ -244,7 +245,9 @@ class BulkLoader:
 
     ``label`` names the load in its durable record; ``resumable`` says whether running the
     same load again completes it (an import) or its partial data must be cleared first (the
-    generator)."""
+    generator). A non-resumable load's record outlives the restore: the caller deletes it with
+    :meth:`finish` once everything the load writes is written, so a load killed at any point
+    before that is cleared and redone by the next one."""
 
     def __init__(self, tables: Sequence[str], *, label: str = "bulk load", resumable: bool = True) -> None:
         self.tables = list(tables)
@@ -285,9 +288,13 @@ class BulkLoader:
         checkpoint("bulk.restore")
         with transaction.atomic(), connection.cursor() as cur:
             restore(cur, self.dropped)
-            BulkLoad.objects.filter(pk=self.record_id).delete()
-        with connection.cursor() as cur:
-            _unlock(cur, self.record_id)
+            if self.resumable:
+                BulkLoad.objects.filter(pk=self.record_id).delete()
+            else:
+                BulkLoad.objects.filter(pk=self.record_id).update(dropped=[])
+        if self.resumable:
+            with connection.cursor() as cur:
+                _unlock(cur, self.record_id)
         checkpoint("bulk.restored")
         if connection.vendor == "sqlite":
             with connection.cursor() as cur:
@@ -308,3 +315,12 @@ class BulkLoader:
                     cur.execute("PRAGMA analysis_limit = 1000")  # sampled statistics: seconds, not minutes
                 cur.execute("ANALYZE")
         self.restore_seconds = time.perf_counter() - started
+
+    def finish(self) -> None:
+        """The non-resumable load is complete: delete its record (and release its lock)."""
+        from caseload.core.models import BulkLoad
+
+        checkpoint("bulk.finish")
+        BulkLoad.objects.filter(pk=self.record_id).delete()
+        with connection.cursor() as cur:
+            _unlock(cur, self.record_id)

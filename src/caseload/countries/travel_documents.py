@@ -74,10 +74,11 @@ def _check_date(on: dt.date, *, not_before: dt.date | None = None, what: str, fu
 
 
 def _guard(case, new: str) -> None:
-    from caseload.docket.guards import check_removal_step_allowed
+    """In the step's transaction: the case's row locked, its version unchanged, the guards hold."""
+    from caseload.docket.guards import lock_for_removal_step
 
     if new in GUARDED_STEPS:
-        check_removal_step_allowed(case, step=GUARDED_STEPS[new], as_of=clock.today())
+        lock_for_removal_step(case, step=GUARDED_STEPS[new], as_of=clock.today())
 
 
 def _move(request: TravelDocumentRequest, new: str, *, actor, label: str, details: dict, **fields) -> TravelDocumentRequest:
@@ -109,8 +110,8 @@ def do_request_travel_document(*, case, country: str | None = None, on: dt.date 
         raise UsageError("date_before_final_order", f"request date {on} is before the final order of {case.final_order_date}")
     target = access_country(country) if country else case.person.citizenship
     check_transition(None, S.REQUESTED)
-    _guard(case, S.REQUESTED)
     with transaction.atomic():
+        _guard(case, S.REQUESTED)
         open_request = case.travel_document_requests.select_for_update().filter(
             status__in=[*PENDING_STATUSES, S.ISSUED]).values_list("id", "status").first()
         if open_request:

@@ -4,11 +4,18 @@ A removal step (requesting a travel document, scheduling a removal) is refused w
 removal is in effect, an appeal is pending, or a claim to U.S. citizenship is unresolved. The
 predicates read only the case and its person, so every caller (services, API, CLI) applies the
 same rule.
+
+A check on a case read earlier is not enough when another writer records a stay meanwhile: a
+removal step calls :func:`lock_for_removal_step` inside its own transaction, which locks the
+case's row and checks the guards again on what is committed, so the step and a stay or claim on
+the same case are serialised and whichever commits first decides.
 """
 
 from __future__ import annotations
 
 import datetime as dt
+
+from django.db import transaction
 
 from caseload.core import clock
 from caseload.core.errors import Conflict
@@ -46,3 +53,20 @@ def check_removal_step_allowed(case: Case, *, step: str, as_of: dt.date | None =
         first = codes[0]
         message = BLOCKERS[first].format(until=case.stay_of_removal_until)
         raise Conflict(first, f"{step} refused on case {case.pk}: {message}", blockers=codes, step=step)
+
+
+def lock_for_removal_step(case: Case, *, step: str, as_of: dt.date | None = None) -> Case:
+    """Inside the caller's transaction: lock the case's row (``SELECT … FOR UPDATE``; on SQLite
+    the transaction holds the database's write lock from its start), re-read it with its person,
+    refuse it as stale if its version is not the one ``case`` was read with, and check the
+    guards on it. Returns the locked case, for the caller to write."""
+    if not transaction.get_connection().in_atomic_block:
+        raise RuntimeError("lock_for_removal_step must run inside the removal step's transaction")
+    locked = Case.objects.select_for_update(of=("self",)).select_related("person").get(pk=case.pk)
+    if locked.version != case.version:
+        raise Conflict("stale_case",
+                       f"case {case.pk} was changed by someone else since it was read (version {case.version} read, "
+                       f"now {locked.version}); reload it and try again",
+                       case_id=case.pk, read_version=case.version, current_version=locked.version)
+    check_removal_step_allowed(locked, step=step, as_of=as_of)
+    return locked

@@ -5,6 +5,11 @@ version = ?`` with the version read, incremented; if another writer got there fi
 matches and :class:`~caseload.core.errors.Conflict` ``stale_case`` is raised, so a stale write
 is refused and never overwrites. The same transaction writes the row's history and the audit
 event (and the officer's minutes in the time log). See docs/case-lifecycle.md.
+
+A removal step (scheduling a removal, the transition to removed) also re-checks its guards on
+the case's row locked in its own transaction (:func:`~caseload.docket.guards.lock_for_removal_step`),
+so a stay or citizenship claim that committed first always wins; a stay or claim recorded after
+a removal was scheduled clears the scheduled date in the same write.
 """
 
 from __future__ import annotations
@@ -21,7 +26,7 @@ from caseload.core.errors import Conflict, Forbidden, NotFound, UsageError
 from caseload.core.permissions import is_administrator, is_supervisor
 from caseload.countries.models import TravelDocumentRequest
 from caseload.docket import tasks as task_rules
-from caseload.docket.guards import check_removal_step_allowed
+from caseload.docket.guards import check_removal_step_allowed, lock_for_removal_step
 from caseload.docket.models import (Case, CaseStatus, CitizenshipClaim, CitizenshipClaimDecision, ClaimDecision,
                                     Stage)
 from caseload.offices.models import Officer
@@ -59,11 +64,15 @@ def check_open(case: Case) -> None:
         raise Conflict("case_closed", f"case {case.pk} is closed ({case.close_reason})")
 
 
-def check_event_date(on: dt.date | None) -> dt.date:
+def check_event_date(on: dt.date | None, case: Case | None = None) -> dt.date:
+    """The date of something that happened (default today): not after today, and not before
+    the ``case`` was opened."""
     today = clock.today()
     on = on or today
     if on > today:
         raise UsageError("date_in_future", f"the date {on} is after today ({today})")
+    if case is not None and case.opened_on and on < case.opened_on:
+        raise UsageError("date_before_case_opened", f"the date {on} is before case {case.pk} was opened ({case.opened_on})")
     return on
 
 
@@ -219,7 +228,10 @@ def do_transition(*, case: Case, to: str, reason: str, on: dt.date | None = None
     on = check_event_date(on)
     key, transition = check_transition(case, to)
     changes = _changes(case, key, on, reason)
+    check_event_date(on, case)  # after the transition's own date checks, which say more
     with transaction.atomic():
+        if transition.removal_step:
+            case = lock_for_removal_step(case, step="removal")
         time = log_case_time(case, officer, "case_review", minutes, required=False)
         return write_case(case, changes=changes, action="case.transition", actor=actor, actor_label=actor_label,
                           reason=reason, details={"from": key[0], "to": to, "transition": transition.name,
@@ -237,8 +249,18 @@ def do_record_stay(*, case: Case, until: dt.date, reason: str, officer: Officer 
         raise UsageError("date_in_past", f"a stay until {until} has already ended")
     with transaction.atomic():
         time = log_case_time(case, officer, "case_review", minutes, required=False)
-        return write_case(case, changes={"stay_of_removal_until": until}, action="case.stay_recorded", actor=actor,
-                          actor_label=actor_label, reason=reason, details=time)
+        return write_case(case, changes={"stay_of_removal_until": until, **_unschedule(case)}, action="case.stay_recorded",
+                          actor=actor, actor_label=actor_label, reason=reason,
+                          details={**time, **_unscheduled_details(case)})
+
+
+def _unschedule(case: Case) -> dict:
+    """A stay or claim recorded after a removal was scheduled clears the scheduled date."""
+    return {"removal_scheduled_for": None} if case.removal_scheduled_for else {}
+
+
+def _unscheduled_details(case: Case) -> dict:
+    return {"removal_unscheduled": case.removal_scheduled_for} if case.removal_scheduled_for else {}
 
 
 def do_lift_stay(*, case: Case, reason: str, officer: Officer | None = None, minutes: int | None = None,
@@ -300,6 +322,7 @@ def do_schedule_removal(*, case: Case, on: dt.date, reason: str, officer: Office
         raise UsageError("date_in_past", f"a removal cannot be scheduled for a past date ({on})")
     check_removal_step_allowed(case, step="removal_scheduling")
     with transaction.atomic():
+        case = lock_for_removal_step(case, step="removal_scheduling")
         time = log_case_time(case, officer, "case_review", minutes)
         return write_case(case, changes={"removal_scheduled_for": on}, action="case.removal_scheduled", actor=actor,
                           actor_label=actor_label, reason=reason, details=time)
@@ -312,14 +335,15 @@ def do_raise_citizenship_claim(*, case: Case, reason: str, on: dt.date | None = 
     """Record that the person claims U.S. citizenship: removal steps stop until a supervisor decides."""
     check_open(case)
     reason = check_reason(reason)
-    on = check_event_date(on)
+    on = check_event_date(on, case)
     person = case.person
     if person.citizenship_claim == CitizenshipClaim.OPEN:
         raise Conflict("claim_already_open", f"{person.a_number_display} already has an unresolved citizenship claim")
     with transaction.atomic():
         time = log_case_time(case, officer, "case_review", minutes, required=False)
-        case = write_case(case, changes={}, action="person.citizenship_claim_raised", actor=actor, actor_label=actor_label,
-                          reason=reason, details={"person": person.pk, "raised_on": on, **time})
+        case = write_case(case, changes=_unschedule(case), action="person.citizenship_claim_raised", actor=actor,
+                          actor_label=actor_label, reason=reason,
+                          details={"person": person.pk, "raised_on": on, **time, **_unscheduled_details(case)})
         person.citizenship_claim, person.citizenship_claim_raised_on = CitizenshipClaim.OPEN, on
         save_person(person, fields=["citizenship_claim", "citizenship_claim_raised_on"], actor=actor, reason=reason)
     return case
@@ -356,7 +380,7 @@ def do_serve_warning(*, case: Case, on: dt.date | None = None, officer: Officer 
                      actor=None, actor_label: str | None = None) -> Case:
     """Form I-229(a) warning for failure to depart served (satisfies failure_to_depart_warning)."""
     check_final_order(case)
-    on = check_event_date(on)
+    on = check_event_date(on, case)
     if on < case.final_order_date:
         raise UsageError("date_before_order", f"the warning date {on} is before the final order ({case.final_order_date})")
     with transaction.atomic():
@@ -372,7 +396,7 @@ def do_record_review(*, case: Case, kind: str, on: dt.date | None = None, note: 
                      minutes: int | None = None, actor=None, actor_label: str | None = None) -> Case:
     """A post-order custody/supervision review, or the periodic national-security review."""
     check_open(case)
-    on = check_event_date(on)
+    on = check_event_date(on, case)
     if kind == "custody":
         check_final_order(case)
         milestones = task_rules.load_rules().param("custody_review", "milestones_days").get(case.unit, [])
@@ -396,7 +420,7 @@ def do_record_td_follow_up(*, case: Case, on: dt.date | None = None, note: str =
                            minutes: int | None = None, actor=None, actor_label: str | None = None) -> Case:
     """Follow-up with the consulate on a pending travel-document request."""
     check_open(case)
-    on = check_event_date(on)
+    on = check_event_date(on, case)
     pending = task_rules.load_rules().param("travel_document_follow_up", "pending_statuses")
     request_ids = list(TravelDocumentRequest.objects.filter(case=case, status__in=pending).values_list("id", flat=True))
     if not request_ids:
@@ -413,7 +437,7 @@ def do_record_contact(*, case: Case, activity: str = "home_visit", on: dt.date |
                       actor_label: str | None = None) -> Case:
     """Officer contact with the person outside a check-in (e.g. a home or employment visit)."""
     check_open(case)
-    on = check_event_date(on)
+    on = check_event_date(on, case)
     with transaction.atomic():
         time = log_case_time(case, officer, activity, minutes)
         return write_case(case, changes={"last_contact_on": max(on, case.last_contact_on or on)},

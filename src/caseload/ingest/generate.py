@@ -165,6 +165,7 @@ def generate_docket(*, scale: object, seed: int, replace: bool = False, as_of: d
         result.weights_path = str(weights_path)
     audit.record(action="docket.generated", actor_label=actor_label, object_type="docket",
                  details={"scale": scale, "seed": seed, "as_of": result.as_of, **result.summary()})
+    loader.finish()  # from here on a re-run finds a complete docket
     return result
 
 
