@@ -24,9 +24,11 @@ $(STAMP): pyproject.toml
 
 install: $(STAMP) ## create the virtualenv and install the project with dev extras
 
-demo: install ## create the database, generate demo data (SCALE, SEED), load policy, manual, curriculum; serve on 127.0.0.1:8000
+demo: export CASELOAD_DEBUG = 1
+demo: install ## create the database, generate demo data (SCALE, SEED), load policy, manual, curriculum, demo users; serve on 127.0.0.1:8000 (development mode)
 	$(VENV)/bin/caseload init
 	$(VENV)/bin/caseload generate --scale $(SCALE) --seed $(SEED) --replace
+	$(VENV)/bin/caseload tasks refresh
 	$(VENV)/bin/caseload policy reclassify
 	$(VENV)/bin/caseload manual import --sample
 	$(VENV)/bin/caseload training import --sample
@@ -50,6 +52,7 @@ test-sqlite: install ## run the tests on SQLite only
 test-postgres: install ## run the tests on a throwaway PostgreSQL server only
 	$(VENV)/bin/python scripts/with_postgres.py -- $(PYTEST)
 
+bench: export CASELOAD_DEBUG = 1
 bench: install ## run the benchmarks against SQLite and a throwaway PostgreSQL (BENCH_ARGS, e.g. --scale 0.1)
 	$(VENV)/bin/python scripts/with_postgres.py -- $(VENV)/bin/python -m benchmarks.run $(BENCH_ARGS)
 

@@ -348,12 +348,24 @@ def users_mfa(username: Annotated[str, typer.Argument()], fmt: FormatOption = Fo
 @app.command()
 @command
 def serve(host: Annotated[str, typer.Option(help="address to listen on")] = "127.0.0.1",
-          port: Annotated[int, typer.Option(help="port")] = 8000) -> None:
-    """Serve the web app (development server; use a WSGI server such as gunicorn in production)."""
-    from django.core.management import call_command
+          port: Annotated[int, typer.Option(help="port", min=1, max=65535)] = 8000,
+          production: Annotated[bool, typer.Option("--production", help="run gunicorn even when CASELOAD_DEBUG=1")] = False,
+          workers: Annotated[int | None, typer.Option(help="gunicorn worker processes (default $CASELOAD_WEB_WORKERS, else 2 × cores + 1, at most 8)", min=1, max=64)] = None) -> None:
+    """Serve the web app: Django's development server while CASELOAD_DEBUG=1, otherwise gunicorn."""
+    from django.conf import settings
 
-    stderr.print(f"serving at http://{host}:{port}/ (Ctrl-C to stop)")
-    call_command("runserver", f"{host}:{port}", use_reloader=False)
+    if settings.DEBUG and not production:
+        from django.core.management import call_command
+
+        stderr.print(f"serving at http://{host}:{port}/ with the development server (CASELOAD_DEBUG=1; Ctrl-C to stop)")
+        call_command("runserver", f"{host}:{port}", use_reloader=False)
+        return
+    count = workers or int(os.environ.get("CASELOAD_WEB_WORKERS", "0")) or min(2 * (os.cpu_count() or 1) + 1, 8)
+    stderr.print(f"serving at http://{host}:{port}/ with gunicorn, {count} workers (Ctrl-C to stop)")
+    os.execvp(sys.executable, [sys.executable, "-m", "gunicorn", "caseload.wsgi:application",
+                               "--bind", f"{host}:{port}", "--workers", str(count),
+                               "--timeout", os.environ.get("CASELOAD_WEB_TIMEOUT", "120"),
+                               "--error-logfile", "-", "--forwarded-allow-ips", "127.0.0.1"])
 
 
 def main() -> None:

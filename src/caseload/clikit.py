@@ -48,12 +48,16 @@ def setup(*, initialises: bool = False) -> None:
     os.environ.setdefault("DJANGO_SETTINGS_MODULE", "caseload.settings")
     if initialises and not os.environ.get("CASELOAD_DATABASE_URL"):
         DEFAULT_SQLITE_PATH.parent.mkdir(parents=True, exist_ok=True)
+    from django.core.exceptions import ImproperlyConfigured
+
     try:
         import django
 
         django.setup()
     except DatabaseURLError as exc:
         raise ConfigurationError("bad_database_url", str(exc)) from None
+    except ImproperlyConfigured as exc:
+        raise ConfigurationError("missing_setting", str(exc)) from None
     from django.db import connection
     from django.db.utils import Error as DatabaseError
 

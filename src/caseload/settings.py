@@ -5,7 +5,11 @@ Everything that differs between machines comes from the environment:
 - ``CASELOAD_DATABASE_URL``: ``sqlite:///path`` or ``postgresql://user:pass@host:port/db``.
   Default: the SQLite file ``var/caseload.sqlite3`` (WAL mode) under the working directory.
 - ``CASELOAD_SECRET_KEY``: required when ``CASELOAD_DEBUG`` is off.
-- ``CASELOAD_DEBUG``: ``1`` for development (the default), ``0`` in production.
+- ``CASELOAD_DEBUG``: ``0`` (the default) in production, ``1`` for development (``make demo``).
+- ``CASELOAD_SSL_REDIRECT``: redirect plain HTTP to HTTPS (default ``1`` when ``CASELOAD_DEBUG=0``).
+- ``CASELOAD_BEHIND_TLS_PROXY``: ``1`` when a reverse proxy terminates TLS and sets
+  ``X-Forwarded-Proto`` (trusted to say the request was HTTPS).
+- ``CASELOAD_HSTS_SECONDS``: Strict-Transport-Security max-age when ``CASELOAD_DEBUG=0`` (one year).
 - ``CASELOAD_ALLOWED_HOSTS``: comma-separated host names (default ``127.0.0.1,localhost``).
 - ``CASELOAD_AUDIT_KEY``: the key of the audit log's HMAC chain; required when ``CASELOAD_DEBUG=0``.
 - ``CASELOAD_SESSION_IDLE_MINUTES``: a signed-in session ends after this many idle minutes (30).
@@ -20,20 +24,26 @@ from __future__ import annotations
 import os
 from pathlib import Path
 
+from django.core.exceptions import ImproperlyConfigured
+
 from caseload.core.dburl import database_settings
 
 BASE_DIR = Path(__file__).resolve().parent
-DEBUG = os.environ.get("CASELOAD_DEBUG", "1") == "1"
-SECRET_KEY = os.environ.get("CASELOAD_SECRET_KEY") or (
-    "insecure-development-key-set-CASELOAD_SECRET_KEY" if DEBUG else None
-)
-if not SECRET_KEY:
-    raise RuntimeError("CASELOAD_SECRET_KEY must be set when CASELOAD_DEBUG=0")
-AUDIT_KEY = os.environ.get("CASELOAD_AUDIT_KEY") or (
-    "insecure-development-audit-key-set-CASELOAD_AUDIT_KEY" if DEBUG else None
-)
-if not AUDIT_KEY:
-    raise RuntimeError("CASELOAD_AUDIT_KEY must be set when CASELOAD_DEBUG=0")
+DEBUG = os.environ.get("CASELOAD_DEBUG", "0") == "1"
+
+
+def _required_secret(name: str, development_value: str) -> str:
+    value = os.environ.get(name)
+    if value:
+        return value
+    if DEBUG:
+        return development_value
+    raise ImproperlyConfigured(f"{name} must be set when CASELOAD_DEBUG=0 (production); "
+                               f"set CASELOAD_DEBUG=1 for development")
+
+
+SECRET_KEY = _required_secret("CASELOAD_SECRET_KEY", "insecure-development-key-set-CASELOAD_SECRET_KEY")
+AUDIT_KEY = _required_secret("CASELOAD_AUDIT_KEY", "insecure-development-audit-key-set-CASELOAD_AUDIT_KEY")
 ALLOWED_HOSTS = [h for h in os.environ.get("CASELOAD_ALLOWED_HOSTS", "127.0.0.1,localhost").split(",") if h]
 
 INSTALLED_APPS = [
@@ -42,12 +52,14 @@ INSTALLED_APPS = [
     "django.contrib.contenttypes",
     "django.contrib.sessions",
     "django.contrib.messages",
+    "whitenoise.runserver_nostatic",
     "django.contrib.staticfiles",
     "django.contrib.humanize",
     "django_htmx",
     "django_otp",
     "django_otp.plugins.otp_totp",
     "axes",
+    "csp",
     "rules.apps.AutodiscoverRulesConfig",
     "simple_history",
     "caseload.core",
@@ -64,7 +76,10 @@ INSTALLED_APPS = [
 ]
 
 MIDDLEWARE = [
+    "caseload.core.middleware.RequestLogMiddleware",
     "django.middleware.security.SecurityMiddleware",
+    "whitenoise.middleware.WhiteNoiseMiddleware",
+    "csp.middleware.CSPMiddleware",
     "django.contrib.sessions.middleware.SessionMiddleware",
     "django.middleware.common.CommonMiddleware",
     "django.middleware.csrf.CsrfViewMiddleware",
@@ -143,10 +158,48 @@ USE_TZ = True
 
 STATIC_URL = "static/"
 STATIC_ROOT = Path(os.environ.get("CASELOAD_STATIC_ROOT", "var/static"))
+# whitenoise serves the static files in every mode, straight from the installed package.
+WHITENOISE_USE_FINDERS = True
+WHITENOISE_AUTOREFRESH = DEBUG
+
+# Transport and cookies (Django's `check --deploy` is clean with CASELOAD_DEBUG=0).
+SESSION_COOKIE_SECURE = CSRF_COOKIE_SECURE = not DEBUG
+CSRF_COOKIE_HTTPONLY = True
+SECURE_SSL_REDIRECT = os.environ.get("CASELOAD_SSL_REDIRECT", "0" if DEBUG else "1") == "1"
+if os.environ.get("CASELOAD_BEHIND_TLS_PROXY") == "1":
+    SECURE_PROXY_SSL_HEADER = ("HTTP_X_FORWARDED_PROTO", "https")
+SECURE_REDIRECT_EXEMPT = [r"^healthz$"]
+SECURE_HSTS_SECONDS = 0 if DEBUG else int(os.environ.get("CASELOAD_HSTS_SECONDS", str(365 * 24 * 3600)))
+SECURE_HSTS_INCLUDE_SUBDOMAINS = not DEBUG
+SECURE_HSTS_PRELOAD = not DEBUG
+SECURE_CONTENT_TYPE_NOSNIFF = True
+SECURE_REFERRER_POLICY = "same-origin"
+X_FRAME_OPTIONS = "DENY"
+
+# Content-Security-Policy (django-csp): scripts and styles from this site only; no inline
+# script or style in any page (the stand-alone escalation package document alone may carry its
+# own <style>, see countries.views).
+CONTENT_SECURITY_POLICY = {
+    "DIRECTIVES": {
+        "default-src": ["'self'"],
+        "script-src": ["'self'"],
+        "style-src": ["'self'"],
+        "img-src": ["'self'", "data:"],
+        "font-src": ["'self'"],
+        "connect-src": ["'self'"],
+        "frame-ancestors": ["'none'"],
+        "form-action": ["'self'"],
+        "base-uri": ["'none'"],
+        "object-src": ["'none'"],
+    }
+}
 
 LOGGING = {
     "version": 1,
     "disable_existing_loggers": False,
     "handlers": {"stderr": {"class": "logging.StreamHandler"}},
     "root": {"handlers": ["stderr"], "level": os.environ.get("CASELOAD_LOG_LEVEL", "WARNING")},
+    # One line per request (method, path, status, milliseconds, user) unless CASELOAD_REQUEST_LOG=0.
+    "loggers": {"caseload.requests": {"handlers": ["stderr"], "propagate": False,
+                                      "level": "INFO" if os.environ.get("CASELOAD_REQUEST_LOG", "1") == "1" else "WARNING"}},
 }

@@ -5,6 +5,7 @@ from caseload.web import views
 
 urlpatterns = [
     path("", views.landing, name="landing"),
+    path("healthz", views.healthz, name="healthz"),
     path("accounts/", include("caseload.web.accounts")),
     path("admin/", admin.site.urls),
     path("audit/", include("caseload.core.urls")),
@@ -13,6 +14,7 @@ urlpatterns = [
     path("training/", include("caseload.training.urls")),
     path("countries/", include("caseload.countries.urls")),
     path("staffing/", include("caseload.staffing.urls")),
+    path("planning/forecast/", include("caseload.forecast.urls")),
 ]
 
 handler403 = "caseload.web.views.forbidden"

@@ -24,7 +24,7 @@ from tests import factories
 pytestmark = pytest.mark.django_db
 
 EXEMPT_NAMESPACES = {"admin"}
-PUBLIC_NAMES = {"login", "logout", "password_change", "password_change_done"}
+PUBLIC_NAMES = {"login", "logout", "password_change", "password_change_done", "healthz"}
 SCOPED_ROLES = {"officer", "supervisor"}
 
 
@@ -74,6 +74,8 @@ SAMPLES = {
     "countries:report": (lambda w: {}, None),
     "countries:escalation": (lambda w: {"code": "HT"}, None),
     "staffing-office": (lambda w: {"code": "WAS"}, lambda w: {"code": "BOS"}),
+    "forecast:page": (lambda w: {}, None),
+    "forecast:status": (lambda w: {}, None),
 }
 
 

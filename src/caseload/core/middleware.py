@@ -2,6 +2,9 @@
 
 from __future__ import annotations
 
+import logging
+import time
+
 from django.conf import settings
 from django.contrib.auth import logout
 from django.http import JsonResponse
@@ -44,3 +47,22 @@ class RequireMFAMiddleware:
             logout(request)
             return redirect(f"{settings.LOGIN_URL}?mfa=required")
         return self.get_response(request)
+
+
+request_log = logging.getLogger("caseload.requests")
+
+
+class RequestLogMiddleware:
+    """One log line per request on stderr: method, path, status, milliseconds, user."""
+
+    def __init__(self, get_response):
+        self.get_response = get_response
+
+    def __call__(self, request):
+        started = time.perf_counter()
+        response = self.get_response(request)
+        user = getattr(request, "user", None)
+        request_log.info("%s %s %s %.0fms %s", request.method, request.path, response.status_code,
+                         (time.perf_counter() - started) * 1000,
+                         user.get_username() if user is not None and user.is_authenticated else "-")
+        return response

@@ -2,47 +2,24 @@
 
 from __future__ import annotations
 
-import datetime as dt
 import json
 
 from django.shortcuts import render
 from django.views.decorators.http import require_GET, require_http_methods
 
 from caseload.core import audit
-from caseload.core.errors import UsageError
 from caseload.web.decorators import require_role
+from caseload.web.params import date_param, int_param
 
 AUDIT_ROLES = ("auditor", "administrator")
-
-
-def _date(request, name: str) -> dt.date | None:
-    raw = request.GET.get(name, "").strip()
-    if not raw:
-        return None
-    try:
-        value = dt.date.fromisoformat(raw)
-    except ValueError:
-        raise UsageError("invalid_date", f"{name} must be a date as YYYY-MM-DD, got {raw!r}") from None
-    if not dt.date(1900, 1, 1) <= value <= dt.date(2999, 12, 31):
-        raise UsageError("invalid_date", f"{name} must be between 1900 and 2999, got {raw!r}")
-    return value
-
-
-def _int(request, name: str) -> int | None:
-    raw = request.GET.get(name, "").strip()
-    if not raw:
-        return None
-    if not raw.isdigit() or len(raw) > 18:
-        raise UsageError("invalid_number", f"{name} must be a whole number, got {raw!r}")
-    return int(raw)
 
 
 @require_GET
 @require_role(*AUDIT_ROLES)
 def events_page(request):
     filters = {k: request.GET.get(k, "").strip() for k in ("actor", "action", "a_number")}
-    page = audit.search_events(**filters, start=_date(request, "from"), end=_date(request, "to"),
-                               before=_int(request, "before"))
+    page = audit.search_events(**filters, start=date_param(request, "from"), end=date_param(request, "to"),
+                               before=int_param(request, "before", minimum=1))
     query = request.GET.copy()
     query.pop("before", None)
     return render(request, "audit/events.html", {
@@ -82,7 +59,7 @@ def who_read_page(request):
         from caseload.docket import anumber
 
         digits = anumber.check(a_number)
-        rows = audit.who_read(digits, start=_date(request, "from"), end=_date(request, "to"))
+        rows = audit.who_read(digits, start=date_param(request, "from"), end=date_param(request, "to"))
         audit.record_read(action="case.read", via=request.path, actor=request.user, a_numbers=[digits])
         a_number = anumber.display(digits)
     return render(request, "audit/who_read.html", {"a_number": a_number, "rows": rows,

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from csp.decorators import csp_update
 from django.http import Http404, HttpResponse
 from django.shortcuts import render
 from django.views.decorators.http import require_GET
@@ -29,6 +30,7 @@ def report_page(request):
 
 @require_GET
 @require_role(*ALL_ROLES)
+@csp_update({"style-src": ["'unsafe-inline'"]})  # the stand-alone HTML package carries its own <style>
 def escalation_page(request, code: str):
     """The package lists people by A-number: every view is an audited read. The counts are the
     country's; the listed cases are those the reader may see (an officer: their own)."""

@@ -15,9 +15,10 @@ from django.utils.safestring import mark_safe
 from django.views.decorators.http import require_GET
 
 from caseload.core import clock
-from caseload.core.errors import CaseloadError, NotFound
+from caseload.core.errors import CaseloadError, NotFound, UsageError
 from caseload.policy import manual, services
 from caseload.web.decorators import ALL_ROLES, require_role
+from caseload.web.params import date_param
 
 
 class BadParameter(Exception):
@@ -25,13 +26,10 @@ class BadParameter(Exception):
 
 
 def _date(request, name: str, default: dt.date | None) -> dt.date | None:
-    raw = request.GET.get(name, "").strip()
-    if not raw:
-        return default
     try:
-        return dt.date.fromisoformat(raw)
-    except ValueError:
-        raise BadParameter(f"{name} must be a date as YYYY-MM-DD, got {raw!r}") from None
+        return date_param(request, name, default)
+    except UsageError as exc:
+        raise BadParameter(exc.message) from None
 
 
 def _marked(snippet: str) -> str:

@@ -2,8 +2,6 @@
 
 from __future__ import annotations
 
-import datetime as dt
-
 from django.shortcuts import render
 from django.views.decorators.http import require_GET
 
@@ -11,18 +9,18 @@ from caseload.core import clock
 from caseload.core.errors import CaseloadError
 from caseload.training.services import compliance, list_courses
 from caseload.web.decorators import ALL_ROLES, require_role
+from caseload.web.params import date_param
 
 
 @require_GET
 @require_role(*ALL_ROLES)
 def compliance_page(request):
-    raw = request.GET.get("as_of", "").strip()
     try:
-        as_of = dt.date.fromisoformat(raw) if raw else clock.today()
+        as_of = date_param(request, "as_of", clock.today())
         course = request.GET.get("course") or None
         rows = compliance(as_of=as_of, course=course)["offices"]
-    except (ValueError, CaseloadError) as exc:
-        message = exc.message if isinstance(exc, CaseloadError) else f"as_of must be a date as YYYY-MM-DD, got {raw!r}"
+    except CaseloadError as exc:
+        message = exc.message
         return render(request, "training/compliance.html", {"error": message, "rows": [], "courses": list_courses()},
                       status=400)
     totals = {k: sum(r[k] for r in rows) for k in ("officers", "current", "expiring", "overdue", "never")}
