@@ -15,7 +15,6 @@ urlpatterns = [
     path("countries/", include("caseload.countries.urls")),
     path("staffing/", include("caseload.staffing.urls")),
     path("planning/forecast/", include("caseload.forecast.urls")),
-    path("planning/forecast/", include("caseload.forecast.urls")),
 ]
 
 handler403 = "caseload.web.views.forbidden"

@@ -76,8 +76,6 @@ SAMPLES = {
     "staffing-office": (lambda w: {"code": "WAS"}, lambda w: {"code": "BOS"}),
     "forecast:page": (lambda w: {}, None),
     "forecast:status": (lambda w: {}, None),
-    "forecast:page": (lambda w: {}, None),
-    "forecast:status": (lambda w: {}, None),
 }
 
 
