@@ -7,11 +7,13 @@ from django.urls import NoReverseMatch, reverse
 from caseload.core.access import office_id_of, role_of
 
 # (label, URL name, roles that see the link); links to pages not installed are left out.
-OFFICE_PAGES = {"web:office", "staffing-office"}  # take the supervisor's office code
+OFFICE_PAGES = {"offices:office", "staffing-office"}  # take the supervisor's office code
 NAVIGATION = (
     ("Overview", "landing", None),
-    ("Worklist", "web:worklist", {"officer"}),
-    ("My office", "web:office", {"supervisor"}),
+    ("Worklist", "docket:worklist", {"officer"}),
+    ("Time log", "workload:timelog", {"officer"}),
+    ("Open a case", "docket:case_new", {"officer", "supervisor", "administrator"}),
+    ("My office", "offices:office", {"supervisor"}),
     ("Capacity", "staffing-office", {"supervisor"}),
     ("Policy", "policy:rule_sets", None),
     ("Manual", "policy:manual", None),
