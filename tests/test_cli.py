@@ -59,7 +59,7 @@ def test_bad_scale_exits_2_with_a_clear_message(scale):
 @pytest.mark.django_db
 def test_unknown_office_is_a_clear_error():
     result = run("docket", "list", "--office", "XYZ")
-    assert result.exit_code == 1 and "no field office with code 'XYZ'" in result.stderr
+    assert result.exit_code == 2 and "no field office with code 'XYZ'" in result.stderr
 
 
 @pytest.mark.django_db

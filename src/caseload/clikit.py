@@ -16,6 +16,7 @@ import enum
 import functools
 import json
 import os
+import re
 import sys
 from collections.abc import Callable
 from typing import Annotated, Any
@@ -168,13 +169,20 @@ def table(title: str, columns: list[str], rows: list[list[Any]]) -> None:
     stdout.print(out)
 
 
+_ISO_DATE = re.compile(r"[0-9]{4}-[0-9]{2}-[0-9]{2}")
+
+
 def parse_date(value: str | None, flag: str) -> dt.date | None:
-    """An ISO date from a command-line flag (None stays None), or a usage error naming the flag."""
+    """A date written YYYY-MM-DD from a command-line flag (None stays None), or a usage error
+    naming the flag. Only that form: ``date.fromisoformat`` alone would also take 20261201,
+    2026-W49-2 and full-width digits, which the message and the documentation do not offer."""
     from caseload.core.errors import UsageError
 
     if value is None:
         return None
     try:
+        if not _ISO_DATE.fullmatch(value):
+            raise ValueError(value)
         return dt.date.fromisoformat(value)
     except ValueError:
         raise UsageError("invalid_date", f"{flag} must be a date as YYYY-MM-DD, got {value!r}") from None

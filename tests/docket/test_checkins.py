@@ -258,4 +258,4 @@ def test_check_in_commands(officer, supervisor):
     assert Case.objects.get(pk=case.pk).hit_review_owed_since is None
     nobody = runner.invoke(app, ["checkin", "review-hit", "--check-in", str(doc["check_in"]), "--decision", "x",
                                  "--by", "no.such.user", "--format", "json"])
-    assert nobody.exit_code == 1 and json.loads(nobody.stdout)["error"]["code"] == "unknown_user"
+    assert nobody.exit_code == 2 and json.loads(nobody.stdout)["error"]["code"] == "unknown_user"

@@ -302,6 +302,6 @@ def test_worklist_and_overdue_commands_derive_bulk_loaded_cases_first(officer):
     assert json.loads(result.stdout)["totals"]["by_task"]["check_in"] == 1
 
     bad = runner.invoke(app, ["worklist", "--officer", "999999", "--format", "json"])
-    assert bad.exit_code == 1 and json.loads(bad.stdout)["error"]["code"] == "unknown_officer"
+    assert bad.exit_code == 2 and json.loads(bad.stdout)["error"]["code"] == "unknown_officer"
     bad_date = runner.invoke(app, ["overdue", "--as-of", "yesterday"])
     assert bad_date.exit_code == 2 and "--as-of must be a date" in bad_date.stderr

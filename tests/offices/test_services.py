@@ -35,7 +35,7 @@ def test_office_lookup_ignores_case_and_names_an_unknown_code():
     assert services.access_office("was").code == "WAS"
     with pytest.raises(NotFound) as err:
         services.access_office("XYZ")
-    assert err.value.code == "unknown_office" and err.value.exit_code == 1
+    assert err.value.code == "unknown_office" and err.value.exit_code == 2
     with pytest.raises(UsageError) as err:
         services.check_office("XYZ")
     assert err.value.code == "unknown_office" and err.value.exit_code == 2

@@ -265,6 +265,6 @@ def test_cli_documents_have_the_documented_keys(shipped):
 def test_cli_explain_on_a_day_without_a_set_is_a_clear_error(shipped):
     case = make_case()
     result = run("policy", "explain", case.person.a_number, "--as-of", "2021-06-01")
-    assert result.exit_code == 1 and "no rule set is in force on 2021-06-01" in result.stderr
+    assert result.exit_code == 2 and "no rule set is in force on 2021-06-01" in result.stderr
     bad = run("policy", "reclassify", "--as-of", "2021-13-01")
     assert bad.exit_code == 2 and "--as-of must be a date" in bad.stderr

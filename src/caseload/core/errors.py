@@ -42,6 +42,9 @@ class Forbidden(CaseloadError):
 
 
 class NotFound(CaseloadError):
+    """An object the input names does not exist (or is outside the actor's scope): bad input, exit 2."""
+
+    exit_code = 2
     http_status = 404
 
 

@@ -14,10 +14,16 @@ import re
 from dataclasses import dataclass
 from typing import Any
 
-from caseload.policy.documents import HEADER_KEYS, Checker, Header, as_date, check_header, parse_toml
+from caseload.policy.documents import (HEADER_KEYS, Checker, Header, InvalidDocument, Problem, as_date, check_header,
+                                       parse_toml)
 from caseload.policy.facts import ALL_OPERATORS, BOOL, DATE, ENUM, FACTS, INT, OPERATORS
 
 LEVEL_CODE_MAX = 24  # Case.priority
+# Bounds on what a rule-set file may hold (docs/policy.md): refused with a clear reason, never
+# a parser's recursion error or an unbounded list held in memory and in the database.
+MAX_FILE_BYTES = 1 << 20      # 1 MiB
+MAX_NESTING = 32              # arrays and inline tables inside one another
+MAX_IN_VALUES = 10_000        # values of one "in" / "not in" list
 CODE_PATTERN_HELP = "1-24 characters: letters, digits, '_' or '-'"
 FACTOR_KINDS = ("aggravating", "mitigating")
 EXCEPTION_RULE = "fdo_exception"  # the ``rule`` reported when a director's exception decides the level
@@ -106,6 +112,7 @@ def _code_ok(code: str) -> bool:
 
 def parse_rule_set(text: str, *, file: str = "<rule set>") -> RuleSetDoc:
     """Check a rule-set file and return it parsed; raise InvalidDocument listing every problem."""
+    check_bounds(text, file=file)
     data, checker = parse_toml(text, file)
     checker.unknown_keys(data, TOP_KEYS, "")
     header = check_header(data, checker)
@@ -118,6 +125,58 @@ def parse_rule_set(text: str, *, file: str = "<rule set>") -> RuleSetDoc:
     factors = _factors(data, checker)
     checker.refuse_if_any(header)
     return RuleSetDoc(header, tuple(levels), default, tuple(rules), tuple(factors))
+
+
+def check_bounds(text: str, *, file: str) -> None:
+    """Refuse a file over :data:`MAX_FILE_BYTES` or nested deeper than :data:`MAX_NESTING`
+    before the TOML parser sees it (the parser recurses once per level)."""
+    size = len(text.encode("utf-8"))
+    if size > MAX_FILE_BYTES:
+        raise InvalidDocument([Problem(file, None, "", f"the file is {size:,} bytes; a rule set may have at most "
+                                                       f"{MAX_FILE_BYTES:,} bytes (1 MiB)")])
+    depth, line = nesting_depth(text)
+    if depth > MAX_NESTING:
+        raise InvalidDocument([Problem(file, line, "", f"values nested {depth} deep; a rule set may nest arrays and "
+                                                       f"inline tables at most {MAX_NESTING} deep")])
+
+
+def nesting_depth(text: str) -> tuple[int, int | None]:
+    """(deepest nesting of [ ] and { } outside strings and comments, the line where it is first
+    reached; it stops counting once past :data:`MAX_NESTING`). Table headers count too: ``[[rule]]`` is 2."""
+    depth = deepest = 0
+    where = None
+    line = 1
+    i, n = 0, len(text)
+    while i < n:
+        ch = text[i]
+        if ch == "\n":
+            line += 1
+        elif ch == "#":
+            end = text.find("\n", i)
+            i = n if end < 0 else end
+            continue
+        elif ch in "\"'":
+            quote = text[i:i + 3] if text[i:i + 3] in ('"""', "'''") else ch
+            j = i + len(quote)
+            while j < n and text[j:j + len(quote)] != quote:
+                if ch == '"' and text[j] == "\\":
+                    j += 1
+                elif text[j] == "\n" and len(quote) == 1:
+                    break  # an unterminated one-line string: the parser reports it
+                j += 1
+            line += text.count("\n", i, j)
+            i = j + len(quote)
+            continue
+        elif ch in "[{":
+            depth += 1
+            if depth > deepest:
+                deepest, where = depth, line
+                if deepest > MAX_NESTING:
+                    return deepest, where
+        elif ch in "]}":
+            depth = max(0, depth - 1)
+        i += 1
+    return deepest, where
 
 
 def _table_list(data: dict, key: str, checker: Checker, *, required: bool) -> list[dict]:
@@ -224,6 +283,10 @@ def _conditions(item: dict, checker: Checker, prefix: str, table: str, index: in
         if op not in OPERATORS[fact.kind]:
             checker.add(f"{path}op", f"operator {op!r} does not apply to {fact.kind} fact {fact.name!r} "
                                      f"(use {', '.join(OPERATORS[fact.kind])})", **locate, text=f'"{op}"')
+            continue
+        if op in ("in", "not in") and isinstance(cond["value"], list) and len(cond["value"]) > MAX_IN_VALUES:
+            checker.add(f"{path}value", f"operator {op!r} takes at most {MAX_IN_VALUES:,} values; got "
+                                        f"{len(cond['value']):,}", **locate, text=f'"{fact.name}"')
             continue
         value = _value(cond["value"], fact, op)
         if value is None:
