@@ -50,6 +50,13 @@ def test_the_same_seed_gives_identical_figures_and_another_seed_does_not():
     assert e.summarise(a) == e.summarise(b)
 
 
+def test_the_local_executors_threads_do_not_change_the_figures():
+    one = e.simulate(model(), reps=60, seed=13, chunk_reps=20, threads=1)
+    two = e.simulate(model(), reps=60, seed=13, chunk_reps=20, threads=2)
+    for name in e.RECORDED:
+        assert np.array_equal(one.figures[name], two.figures[name]), name
+
+
 def test_a_chunk_depends_on_its_seed_only():
     """The first 25 repetitions are the same whether 25 or 70 repetitions are run."""
     short = e.simulate(model(), reps=25, seed=5, chunk_reps=25)
