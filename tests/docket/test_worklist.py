@@ -46,20 +46,25 @@ def test_worklist_lists_overdue_first_then_priority_then_due_date(today, officer
     case_for(officer, due=-5, status="closed", closed_on=days(-1), close_reason="transferred")
     case_for(other, due=-7)
     case_for(officer, due=15)                            # beyond the 14-day horizon
+    ns = factories.case(factories.person(national_security_flag=True), officer=officer, next_report_due=days(6),
+                        last_contact_on=days(-1), ns_reviewed_on=days(-1), opened_on=days(-400),
+                        proceedings_started_on=days(-400), stage_changed_on=days(-400), priority_rank=None, priority="")
 
     doc = worklist.officer_worklist(officer=officer.pk, as_of=TODAY)
 
-    def row(case, due, overdue, priority):
+    def row(case, due, overdue, priority, national_security=False):
         return {"a_number": anumber.display(case.person.a_number), "case_id": case.pk, "task": "check_in",
-                "due": days(due).isoformat(), "overdue": overdue, "priority": priority}
+                "due": days(due).isoformat(), "overdue": overdue, "priority": priority,
+                "national_security": national_security}
 
-    assert doc["tasks"] == [row(b, -3, True, "P1"), row(a, -1, True, "P2"), row(e, -2, True, "P3"),
-                            row(c, -10, True, None), row(d, 5, False, "P1")]
+    # a national-security case's task comes first, even unclassified and not overdue
+    assert doc["tasks"] == [row(ns, 6, False, None, True), row(b, -3, True, "P1"), row(a, -1, True, "P2"),
+                            row(e, -2, True, "P3"), row(c, -10, True, None), row(d, 5, False, "P1")]
     assert set(doc) == {"officer", "as_of", "tasks", "counts"}
     assert (doc["officer"], doc["as_of"]) == (officer.pk, TODAY.isoformat())
-    assert doc["counts"]["cases"] == 6 and doc["counts"]["tasks"] == 5 and doc["counts"]["overdue"] == 4
-    assert doc["counts"]["by_task"]["check_in"] == {"tasks": 5, "overdue": 4}
-    assert sum(v["tasks"] for v in doc["counts"]["by_task"].values()) == 5
+    assert doc["counts"]["cases"] == 7 and doc["counts"]["tasks"] == 6 and doc["counts"]["overdue"] == 4
+    assert doc["counts"]["by_task"]["check_in"] == {"tasks": 6, "overdue": 4}
+    assert sum(v["tasks"] for v in doc["counts"]["by_task"].values()) == 6
 
 
 def test_tasks_of_one_case_follow_due_date_then_the_rule_order(today, officer):
@@ -293,7 +298,7 @@ def test_worklist_and_overdue_commands_derive_bulk_loaded_cases_first(officer):
     assert result.exit_code == 0, result.stderr
     doc = json.loads(result.stdout)
     assert set(doc) == {"officer", "as_of", "tasks", "counts"}
-    assert set(doc["tasks"][0]) == {"a_number", "case_id", "task", "due", "overdue", "priority"}
+    assert set(doc["tasks"][0]) == {"a_number", "case_id", "task", "due", "overdue", "priority", "national_security"}
     assert "derived check-in facts for 1 bulk-loaded cases" in result.stderr
     assert not Case.objects.filter(derived_current=False).exists()
 

@@ -284,9 +284,14 @@ def derive(cols: Mapping[str, np.ndarray], *, as_of: dt.date, rules: RuleSet,
     return Tasks(case_index=case_index, task=task, due=due_all, overdue=due_all < today)
 
 
-def worklist_order(tasks: Tasks, priority_rank: np.ndarray, case_id: np.ndarray) -> np.ndarray:
-    """Positions of ``tasks`` in worklist order: overdue first, then priority rank (1 first,
-    unclassified last), then due date, then case id, then the rule order."""
+def worklist_order(tasks: Tasks, priority_rank: np.ndarray, case_id: np.ndarray,
+                   national_security: np.ndarray | None = None) -> np.ndarray:
+    """Positions of ``tasks`` in worklist order: tasks of national-security cases first (when
+    the flags are given), then overdue, then priority rank (1 first, unclassified last), then
+    due date, then case id, then the rule order."""
     rank = np.asarray(priority_rank, dtype=float)[tasks.case_index]
     rank = np.where(np.isnan(rank), np.inf, rank)
-    return np.lexsort((tasks.task, np.asarray(case_id)[tasks.case_index], tasks.due, rank, ~tasks.overdue))
+    keys = (tasks.task, np.asarray(case_id)[tasks.case_index], tasks.due, rank, ~tasks.overdue)
+    if national_security is not None:
+        keys += (~np.asarray(national_security, dtype=bool)[tasks.case_index],)
+    return np.lexsort(keys)

@@ -153,7 +153,8 @@ def access_officer(officer_id: int) -> Officer:
 
 def officer_worklist(*, officer: int, as_of: dt.date | None = None, rules: RuleSet | None = None) -> dict:
     """The tasks of one officer's open cases due by as-of + the horizon, in worklist order:
-    overdue first, then priority rank (1 most urgent, unclassified last), then due date."""
+    tasks of national-security cases first, then overdue, then priority rank (1 most urgent,
+    unclassified last), then due date."""
     rules = rules or rules_mod.load_rules()
     as_of = as_of or clock.today()
     access_officer(officer)
@@ -165,16 +166,17 @@ def officer_worklist(*, officer: int, as_of: dt.date | None = None, rules: RuleS
 def _worklist(officer: int, as_of: dt.date, rules: RuleSet) -> dict:
     cols, td = fetch_cases("c.officer_id = %s", [officer])
     found = rules_mod.derive(cols, as_of=as_of, rules=rules, td=td, horizon_days=rules.horizon_days)
-    order = rules_mod.worklist_order(found, cols["priority_rank"], cols["case_id"])
+    order = rules_mod.worklist_order(found, cols["priority_rank"], cols["case_id"], cols["national_security"])
     idx = found.case_index[order]
     days, day_index = np.unique(found.due[order], return_inverse=True)
     due_text = np.datetime_as_string(days.astype("datetime64[D]")).astype(object)
     priority = np.where(cols["priority"] == "", None, cols["priority"])
     task_list = [
-        {"a_number": a, "case_id": c, "task": t, "due": d, "overdue": o, "priority": p}
-        for a, c, t, d, o, p in zip(cols["a_number_display"][idx].tolist(), cols["case_id"][idx].tolist(),
-                                    np.array(rules.codes, dtype=object)[found.task[order]].tolist(),
-                                    due_text[day_index].tolist(), found.overdue[order].tolist(), priority[idx].tolist())
+        {"a_number": a, "case_id": c, "task": t, "due": d, "overdue": o, "priority": p, "national_security": n}
+        for a, c, t, d, o, p, n in zip(cols["a_number_display"][idx].tolist(), cols["case_id"][idx].tolist(),
+                                       np.array(rules.codes, dtype=object)[found.task[order]].tolist(),
+                                       due_text[day_index].tolist(), found.overdue[order].tolist(), priority[idx].tolist(),
+                                       cols["national_security"][idx].tolist())
     ]
     totals = np.bincount(found.task, minlength=len(rules.codes))
     late = np.bincount(found.task[found.overdue], minlength=len(rules.codes))
