@@ -246,3 +246,22 @@ def test_outliers_include_the_overdue_task_rate():
     rows = [r for r in services.outliers(office="SPM") if r["metric"] == "overdue_rate"]
     assert [r["officer"] for r in rows] == [officers[4].id]
     assert rows[0]["value"] > rows[0]["threshold"]
+
+
+def test_a_negative_budget_is_refused_before_anything_is_measured():
+    with pytest.raises(UsageError) as err:
+        services.staffing_plan(hires=3, budget=-1)
+    assert err.value.code == "invalid_budget" and err.value.exit_code == 2
+    assert not CaseWeightSet.objects.exists()
+
+
+def test_surplus_hires_are_spread_over_the_offices_in_the_plan():
+    _weights(recognizance__pending=2000.0)   # 2,000 min a month: 400 h a case-year
+    _office("SPM", loads=(4, 4))              # 8 cases: 3,200 h, need ≈ 1.85 for 2 officers
+    _office("BUF", loads=(4, 4))
+    doc = services.staffing_plan(hires=6)
+    alloc = doc["national"]["allocation"]
+    hires = {o["office"]: o["hires"] for o in doc["offices"] if o["hires"]}
+    assert alloc["total_shortfall"] == 0 and alloc["hires_placed"] == 6
+    assert hires == {"BUF": 3, "SPM": 3}    # not all six into one office
+    assert alloc["max_capacity_pct_after"] == max(o["capacity_pct_after"] for o in doc["offices"] if o["hires"])

@@ -423,6 +423,8 @@ def staffing_plan(*, hires: int | None = None, weights_kind: str = WeightKind.ME
                   max_hires_per_office: int | None = None, office_limits: dict[str, dict] | None = None,
                   budget: float | None = None) -> dict:
     """FTE need, gap and recommended caseload per office; optionally an allocation of new hires."""
+    if budget is not None and budget < 0:
+        raise UsageError("invalid_budget", f"--budget must be 0 or more, got {budget}")
     params = parameters(overrides)
     table = weight_table(weights_for(weights_kind))
     check_usable_weights(table)
