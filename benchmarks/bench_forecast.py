@@ -52,7 +52,7 @@ def run(ctx) -> dict:
         "summary_seconds": round(summary_seconds, 3),
         "dask_seconds": round(dask.seconds, 3),
         "dask_figures_differing_from_local": len(differing),
-        "baseline": "the same simulation with the local executor (one process)",
+        "baseline": "the same simulation with the local executor (one process, two threads)",
         "baseline_seconds": round(local.seconds, 3),
         "ratio": round(dask.seconds / local.seconds, 3),
         "peak_memory_mib": {"recorded_figures": round(figures_bytes / 2**20, 1),
