@@ -345,6 +345,43 @@ def users_mfa(username: Annotated[str, typer.Argument()], fmt: FormatOption = Fo
     emit(fmt, doc, lambda: stderr.print(f"enter this in an authenticator app (shown once):\n  secret: {doc['secret']}\n  uri:    {doc['uri']}"))
 
 
+@users_app.command("token")
+@command
+def users_token(username: Annotated[str, typer.Argument()],
+                expires_days: Annotated[int | None, typer.Option("--expires-days", help="the token stops working after N days (default: never)")] = None,
+                fmt: FormatOption = Format.text) -> None:
+    """Issue a personal API token (Authorization: Bearer …); it is shown once and stored only as a digest."""
+    from caseload.core.tokens import do_issue_token
+
+    doc = do_issue_token(username=username, expires_days=expires_days, actor_label="cli:users token")
+    emit(fmt, doc, lambda: stderr.print(f"token {doc['id']} of {doc['username']} (shown once; expires "
+                                        f"{doc['expires_at'] or 'never'}):\n{doc['token']}", highlight=False, markup=False))
+
+
+@users_app.command("tokens")
+@command
+def users_tokens(username: Annotated[str, typer.Argument()], fmt: FormatOption = Format.text) -> None:
+    """A user's API tokens: id, prefix, created, expires, last used, revoked, status."""
+    from caseload.core.tokens import list_tokens
+
+    rows = list_tokens(username)
+    emit(fmt, rows, lambda: table(f"API tokens of {username}", ["id", "prefix", "created", "expires", "last used", "status"],
+                                   [[r["id"], r["prefix"], r["created_at"], r["expires_at"] or "never",
+                                     r["last_used_at"] or "never", r["status"]] for r in rows]))
+
+
+@users_app.command("revoke-token")
+@command
+def users_revoke_token(username: Annotated[str, typer.Argument()],
+                       token_id: Annotated[int, typer.Argument(help="the token's id (from `users tokens`)")],
+                       fmt: FormatOption = Format.text) -> None:
+    """Revoke one API token of a user; requests with it are refused from now on."""
+    from caseload.core.tokens import do_revoke_token
+
+    doc = do_revoke_token(username=username, token_id=token_id, actor_label="cli:users revoke-token")
+    emit(fmt, doc, lambda: stderr.print(f"token {doc['id']} of {doc['username']} revoked at {doc['revoked_at']}"))
+
+
 @app.command()
 @command
 def serve(host: Annotated[str, typer.Option(help="address to listen on")] = "127.0.0.1",

@@ -73,3 +73,20 @@ class BulkLoad(models.Model):
 
     def __str__(self) -> str:
         return f"{self.label} ({self.owner}, {self.started_at:%Y-%m-%d %H:%M:%S})"
+
+
+class ApiToken(models.Model):
+    """A personal API token (``Authorization: Bearer …``), stored only as the SHA-256 digest of
+    the token. The token is ``cl_<prefix>_<secret>``: the prefix finds the row, the digest of
+    the whole token is compared in constant time (caseload.core.tokens)."""
+
+    user = models.ForeignKey(settings.AUTH_USER_MODEL, on_delete=models.CASCADE, related_name="api_tokens")
+    prefix = models.CharField(max_length=16, unique=True, help_text="public part of the token that identifies it")
+    digest = models.CharField(max_length=64, help_text="SHA-256 hex digest of the whole token")
+    created_at = models.DateTimeField()
+    expires_at = models.DateTimeField(null=True, blank=True)
+    revoked_at = models.DateTimeField(null=True, blank=True)
+    last_used_at = models.DateTimeField(null=True, blank=True)
+
+    def __str__(self) -> str:
+        return f"token {self.pk} of {self.user_id} ({self.prefix})"
