@@ -8,6 +8,7 @@ import io
 from pathlib import Path
 
 import pytest
+from django.db import connection
 
 from caseload.core import clock
 from caseload.core.errors import UsageError
@@ -69,6 +70,9 @@ def test_round_trip_export_import_export_identical(tmp_path, today):
     staff = list(Officer.objects.order_by("id").values_list("first_name", "last_name", "office__code", "unit", "external_id"))
     assert first["rows"] == before["cases"] == 2_200 and first["convictions"] > 0
 
+    if connection.vendor == "postgresql":  # let the test transaction's deferred checks run before TRUNCATE
+        with connection.cursor() as cur:
+            cur.execute("SET CONSTRAINTS ALL IMMEDIATE")
     clear_generated_data()
     assert db_counts()[:3] == (0, 0, 0)
     for first_name, last_name, office, unit, ext in staff:

@@ -287,7 +287,7 @@ def do_open_case(*, a_number: str, family_name: str, given_name: str, birth_date
         Conviction.objects.bulk_create([
             Conviction(person=person, office=i.office, convicted_on=c.convicted_on, offense_category=c.category,
                        severity=c.severity, sentence_days=c.custody_days, custody_days=c.custody_days,
-                       incident_id=f"{i.a_number}-{c.convicted_on.isoformat()}-{c.category}")
+                       incident_id=f"{i.a_number}-{c.convicted_on:%Y%m%d}")
             for c in added])
         started = min(today, i.final_order_date) if i.final_order_date else today
         case = Case(person=person, office=i.office, unit=i.unit, supervision_type=i.supervision_type, stage=i.stage,

@@ -96,7 +96,7 @@ CONVICTION_COLUMNS = (
     ("aggravated_felony", "bool", False),
     ("sentence_days", "int", False),
     ("custody_days", "int", False),
-    ("incident_id", "text", False),
+    ("incident_id", "incident", False),
 )
 CONVICTION_HEADER = [c for c, _, _ in CONVICTION_COLUMNS]
 
@@ -363,6 +363,11 @@ def _converters(choices: dict, countries: set[str], offices: set[str]) -> dict[s
             raise RowError(f"{name} is longer than 80 characters")
         return raw
 
+    def incident(name: str, raw: str) -> str:
+        if len(raw) > 24:
+            raise RowError(f"{name} is longer than 24 characters")
+        return raw
+
     def country(name: str, raw: str) -> str:
         code = raw if raw in countries else (raw.upper() if raw.upper() in countries else to_alpha2(raw))
         if code not in countries:
@@ -385,7 +390,7 @@ def _converters(choices: dict, countries: set[str], offices: set[str]) -> dict[s
         return check
 
     table = {"date": date, "bool": boolean, "int": integer, "a_number": a_number, "name": person_name,
-             "country": country, "office": office, "text": lambda name, raw: raw[:64]}
+             "country": country, "office": office, "text": lambda name, raw: raw[:64], "incident": incident}
     table.update({f"choice:{k}": choice(v) for k, v in choices.items()})
     return table
 
@@ -434,6 +439,7 @@ class Parser:
             "country": lambda col: [x if x in countries or not x else _MISS for x in col],
             "office": lambda col: [x if x in offices or not x else _MISS for x in col],
             "text": lambda col: [x[:64] for x in col],
+            "incident": lambda col: [x if len(x) <= 24 else _MISS for x in col],
         }
         for key, allowed in choices.items():
             fast[f"choice:{key}"] = lambda col, members=frozenset(allowed): [x if x in members or not x else _MISS
@@ -580,7 +586,7 @@ def _read_convictions(ins: Inspection, result: ImportResult) -> dict[str, list[t
                 c["sentence_days"], c["custody_days"], c["incident_id"], strict=True)):
             if i not in bad:
                 by_person.setdefault(a, []).append((lines[i], (on, category, severity, aggravated, max(sentence, custody),
-                                                               custody, incident or f"{a}-{on}-{lines[i]}")))
+                                                               custody, incident or f"{a}-L{lines[i]}")))
     return by_person
 
 
