@@ -7,7 +7,7 @@ case with its priority under the rule set in force and its reporting cadence, re
 intake processing as the first contact (whose records check is owed), derives the check-in
 facts, and assigns the case by the staffing rule (the eligible officer with the lowest
 capacity %), storing the explanation. A case no officer can take stays unassigned and appears
-at once in the unassigned lists. See docs/case-lifecycle.md ("Intake").
+at once in the unassigned lists. See docs/cli.md ("Intake").
 """
 
 from __future__ import annotations
@@ -450,7 +450,7 @@ def person_record(a_number: str, *, actor=None, via: str = "case show") -> dict:
 # SQLite: the FTS5 table docket_person_fts (external content: docket_person), written by the
 # services that write names and caught up in bulk by the search itself (a bulk load writes
 # people without it). PostgreSQL: a GIN index on the expression the search queries, always
-# current. See the docket migration 0005 and docs/case-lifecycle.md ("Search").
+# current. See the docket migration 0005 and docs/cli.md ("Intake").
 
 FTS = "docket_person_fts"
 _WORD = re.compile(r"\w+", re.UNICODE)
