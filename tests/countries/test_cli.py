@@ -13,6 +13,7 @@ from caseload.core import clock
 from caseload.core.models import AuditEvent
 from caseload.countries.models import ForeseeabilityReview, TravelDocumentEscalation, TravelDocumentRequest
 from caseload.docket import anumber
+from tests import factories
 from tests.countries.builders import TODAY, days_ago, final_order_case, history
 from tests.countries.extracts import REMOVALS_HEADER, extract_text, removal, write
 
@@ -133,8 +134,18 @@ def test_sweep_escalation_package_formats_and_reviews():
     reviews = run_json("review", "list")
     assert [r["case"] for r in reviews] == [case.pk]
     shown = run_json("review", "show", str(reviews[0]["id"]))
-    assert shown["reasons"] == ["uncooperative_country", "no_document"]
-    decided = run_json("review", "decide", str(reviews[0]["id"]), "--decision", "removal_not_foreseeable",
-                       "--rationale", "no returns accepted (test)")
-    assert (decided["status"], decided["decided_by"]) == ("decided", "cli:countries review decide")
+    assert shown["reasons"] == ["country_tier", "no_document"]
+    factories.user("supervisor", "sup.was", office_code="WAS")
+    rationale = " ".join(["Cuba accepted no returns this year and the consulate confirmed no document will issue;"] * 3)
+    decide = ("review", "decide", str(reviews[0]["id"]), "--decision", "removal_not_foreseeable", "--rationale", rationale,
+              "--by", "sup.was", "--consulate-contacted-on", "2026-05-20", "--escalation-level", "consulate_contact",
+              "--risk", "low")
+    refused = run(*decide, "--format", "json")                  # criminal history not confirmed
+    assert refused.exit_code == 2 and json.loads(refused.stdout)["error"]["code"] == "review_incomplete"
+    unknown = run(*decide[:-8], "--by", "nobody", "--criminal-history-reviewed", "--format", "json")
+    assert unknown.exit_code == 2 and json.loads(unknown.stdout)["error"]["code"] == "unknown_user"
+    decided = run_json(*decide, "--criminal-history-reviewed")
+    assert (decided["status"], decided["decided_by"], decided["checklist"]) == (
+        "decided", "sup.was", {"criminal_history_reviewed": True, "consulate_contacted_on": "2026-05-20",
+                               "escalation_level": "consulate_contact", "risk_assessment": "low"})
     assert run_json("review", "list") == []

@@ -169,3 +169,87 @@ def test_a_country_without_cases_gives_an_empty_package():
     package = escalation.escalation_package(country=access_country("FR"), as_of=TODAY)
     assert package["cases"] == [] and package["refusal_history"] == [] and package["counts"]["pending_requests"] == 0
     assert "No case awaits a document" in escalation.package_html(package)
+
+
+# --- repeated refusals on one case escalate in order ----------------------------------------------
+
+def open_steps_of(case) -> list[str]:
+    return list(TravelDocumentEscalation.objects.filter(case=case, status="open").order_by("id").values_list("step", flat=True))
+
+
+def test_repeated_refusals_escalate_in_order_never_three_parallel_consulate_contacts():
+    case = final_order_case("HT")
+    requests = [history(case, requested_on=days_ago(100 - 10 * i)) for i in range(4)]
+    for i, request in enumerate(requests[:3]):
+        td.do_refuse(request=request, reason="charter flight refused", on=days_ago(30 - i), actor_label=ACTOR)
+    assert open_steps_of(case) == ["consulate_contact", "headquarters_review", "diplomatic_escalation"]
+    td.do_refuse(request=requests[3], reason="charter flight refused", on=days_ago(10), actor_label=ACTOR)
+    assert open_steps_of(case) == ["consulate_contact", "headquarters_review", "diplomatic_escalation"]  # no 2nd of a level
+    assert TravelDocumentEscalation.objects.filter(case=case).count() == 3
+
+
+def test_the_sweep_escalates_a_case_with_several_refusals_one_level_each():
+    case = final_order_case("HT")
+    for i in range(3):
+        history(case, requested_on=days_ago(300 - i), status="refused", decided_on=days_ago(250 - i), reason="refused")
+    other = final_order_case("HT")
+    history(other, requested_on=days_ago(200), status="interview")                   # stalled only
+    result = do_sweep(as_of=TODAY, actor_label=ACTOR)
+    assert open_steps_of(case) == ["consulate_contact", "headquarters_review", "diplomatic_escalation"]
+    assert open_steps_of(other) == ["consulate_contact"]
+    assert result["escalations_opened"] == 4
+    assert do_sweep(as_of=TODAY, actor_label=ACTOR)["escalations_opened"] == 0
+
+
+def test_a_lapse_or_an_unresolved_step_never_opens_a_level_already_open_on_the_case():
+    case = final_order_case("HT")
+    first, second = history(case, requested_on=days_ago(60)), history(case, requested_on=days_ago(50))
+    td.do_refuse(request=first, reason="refused", on=days_ago(40), actor_label=ACTOR)
+    td.do_refuse(request=second, reason="refused", on=days_ago(39), actor_label=ACTOR)
+    assert open_steps_of(case) == ["consulate_contact", "headquarters_review"]
+    consulate = TravelDocumentEscalation.objects.get(case=case, step="consulate_contact")
+    escalation.do_close_task(task=consulate, outcome="unresolved", note="consulate did not answer", actor_label=ACTOR)
+    assert open_steps_of(case) == ["headquarters_review"]             # HQ review was open already: not a second one
+    with clock.frozen(TODAY + dt.timedelta(days=60)):
+        do_sweep(as_of=clock.today(), actor_label=ACTOR)               # HQ review lapses: diplomatic escalation opens
+    assert open_steps_of(case) == ["diplomatic_escalation"]
+
+
+def test_the_database_refuses_a_second_open_task_of_one_level_on_a_case():
+    from django.db import IntegrityError, transaction
+
+    case = final_order_case("HT")
+    first, second = history(case, requested_on=days_ago(60)), history(case, requested_on=days_ago(50))
+    td.do_refuse(request=first, reason="refused", on=days_ago(40), actor_label=ACTOR)
+    with pytest.raises(IntegrityError), transaction.atomic():
+        TravelDocumentEscalation.objects.create(request=second, case=case, office_id=case.office_id, country_id="HT",
+                                                step="consulate_contact", reason="refused", opened_on=TODAY, due_on=TODAY)
+    assert open_steps_of(case) == ["consulate_contact"]
+
+
+def test_after_a_release_the_case_stays_on_the_docket_with_its_escalation_tasks_open_and_listed():
+    from caseload.countries import foreseeability as fs
+    from caseload.docket.lifecycle import do_release_from_detention
+    from caseload.docket.models import Case
+    from tests import factories
+
+    case = final_order_case("HT", unit="detained", final_order_date=days_ago(300))
+    for i in range(3):
+        request = history(case, requested_on=days_ago(200 - i))
+        td.do_refuse(request=request, reason="charter flight refused", on=days_ago(100 - i), actor_label=ACTOR)
+    fs.flag_reviews(as_of=TODAY)
+    review = fs.access_review(fs.list_reviews()[0]["id"])
+    fs.do_decide_review(review=review, decision="removal_not_foreseeable", actor=factories.user("hq_analyst", "hq.one"),
+                        rationale=" ".join(["Haiti refused three charter flights; escalation to the State Department "
+                                            "is open and the person reports monthly under supervision."] * 2),
+                        checklist={"criminal_history_reviewed": True, "consulate_contacted_on": days_ago(20).isoformat(),
+                                   "escalation_level": "diplomatic_escalation", "risk_assessment": "high"})
+    released = do_release_from_detention(case=Case.objects.get(pk=case.pk), supervision_type="osup",
+                                         reason="custody review: release on supervision", cadence_days=30, actor_label=ACTOR)
+    assert (released.status, released.unit) == ("open", "non_detained")
+    assert open_steps_of(case) == ["consulate_contact", "headquarters_review", "diplomatic_escalation"]
+    listed = escalation.list_tasks(office="WAS")
+    assert [(t["case"], t["step"]) for t in listed if t["case"] == case.pk] == [
+        (case.pk, "consulate_contact"), (case.pk, "headquarters_review"), (case.pk, "diplomatic_escalation")]
+    do_sweep(as_of=TODAY, actor_label=ACTOR)                           # the sweep leaves them open on the released case
+    assert open_steps_of(case) == ["consulate_contact", "headquarters_review", "diplomatic_escalation"]

@@ -10,6 +10,7 @@ from caseload.countries import foreseeability
 from caseload.countries.models import ForeseeabilityReview
 from caseload.docket.lifecycle import do_release_from_detention
 from caseload.docket.models import Case
+from tests import factories
 from tests.countries.builders import TODAY, final_order_case
 
 pytestmark = pytest.mark.django_db
@@ -30,8 +31,11 @@ def test_release_from_an_uncooperative_country_needs_a_decided_review():
 
         foreseeability.flag_reviews(as_of=TODAY)
         review = ForeseeabilityReview.objects.get(case=case)
-        foreseeability.do_decide_review(review=review, decision="removal_not_foreseeable",
-                                        rationale="Cuba has issued no document in a year", actor_label="test")
+        foreseeability.do_decide_review(
+            review=review, decision="removal_not_foreseeable", actor=factories.user("supervisor", "sup.was"),
+            rationale=" ".join(["Cuba has issued no document in a year and the consulate confirmed it will not."] * 3),
+            checklist={"criminal_history_reviewed": True, "consulate_contacted_on": "2026-05-20",
+                       "escalation_level": "none", "risk_assessment": "low"})
         released = release(Case.objects.get(pk=case.pk))
     assert released.unit == "non_detained" and released.supervision_type == "osup"
     assert released.next_report_due == TODAY + dt.timedelta(days=30) and released.version == case.version + 1

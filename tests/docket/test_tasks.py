@@ -24,6 +24,7 @@ BASE = {
     # An assigned pending case, seen recently, next check-in far ahead: it owes nothing.
     "assigned": True, "unit": "non_detained", "final_order": False,
     "opened_on": dt.date(2025, 1, 1), "next_report_due": days(100), "last_contact_on": days(-10),
+    "reporting_cadence_days": 90,
     "final_order_date": None, "stay_of_removal_until": None, "appeal_pending": False,
     "warning_served_on": None, "custody_review_count": 0, "ns_reviewed_on": None, "td_followed_up_on": None,
     "records_check_owed_since": None, "hit_review_owed_since": None, "national_security": False,
@@ -69,7 +70,7 @@ def final(**fields) -> dict:
 
 
 def test_a_case_in_order_owes_only_its_next_check_in_and_contact():
-    assert found() == {"check_in": (days(100), False), "stale_no_contact": (days(80), False)}
+    assert found() == {"check_in": (days(100), False), "stale_no_contact": (days(110), False)}
 
 
 @pytest.mark.parametrize("due, overdue", [(0, False), (-1, True), (5, False)])
@@ -81,13 +82,25 @@ def test_a_case_with_no_schedule_owes_a_check_in_from_its_opening():
     assert found(next_report_due=None)["check_in"] == (dt.date(2025, 1, 1), True)
 
 
-@pytest.mark.parametrize("contact, overdue", [(-90, False), (-91, True), (-89, False)])
-def test_no_contact_for_90_days_makes_a_case_stale(contact, overdue):
-    assert found(last_contact_on=days(contact))["stale_no_contact"] == (days(contact + 90), overdue)
+GRACE = RULES.param("stale_no_contact", "grace_days")
+
+
+def test_the_stale_grace_is_thirty_days():
+    assert GRACE == 30
+
+
+@pytest.mark.parametrize("cadence, contact, overdue", [
+    (365, -395, False), (365, -396, True),    # a yearly reporter is not stale at 90 days, nor at a year
+    (180, -91, False), (180, -210, False), (180, -211, True),
+    (60, -90, False), (60, -91, True),
+])
+def test_a_case_is_stale_after_its_own_cadence_plus_the_grace(cadence, contact, overdue):
+    got = found(reporting_cadence_days=cadence, last_contact_on=days(contact))["stale_no_contact"]
+    assert got == (days(contact + cadence + GRACE), overdue)
 
 
 def test_a_case_never_contacted_counts_from_its_opening():
-    assert found(last_contact_on=None)["stale_no_contact"] == (dt.date(2025, 1, 1) + dt.timedelta(days=90), True)
+    assert found(last_contact_on=None)["stale_no_contact"] == (dt.date(2025, 1, 1) + dt.timedelta(days=90 + GRACE), True)
 
 
 @pytest.mark.parametrize("opened, overdue", [(0, False), (-1, True)])
@@ -225,7 +238,7 @@ def test_no_cases_give_no_tasks():
 def test_the_rules_file_names_every_known_task_with_a_source():
     assert set(RULES.codes) == set(tasks.KNOWN_TASKS)
     assert all(r.source and r.label for r in RULES.tasks.values())
-    assert (RULES.id, RULES.version, RULES.horizon_days, RULES.missed_in_a_row) == ("docket-tasks", 1, 14, 2)
+    assert (RULES.id, RULES.version, RULES.horizon_days, RULES.missed_in_a_row) == ("docket-tasks", 2, 14, 2)
 
 
 def _raw():
@@ -237,7 +250,7 @@ def _raw():
 
 @pytest.mark.parametrize("mutate, message", [
     (lambda r: r["tasks"].update(teleport={"label": "x", "assignee": "officer", "source": "x"}), "unknown task 'teleport'"),
-    (lambda r: r["tasks"]["stale_no_contact"].pop("days"), "task 'stale_no_contact' lacks days"),
+    (lambda r: r["tasks"]["stale_no_contact"].pop("grace_days"), "task 'stale_no_contact' lacks grace_days"),
     (lambda r: r["tasks"]["check_in"].update(assignee="clerk"), "assignee 'clerk'"),
     (lambda r: r["tasks"]["records_check"].update(grace_days=-1), "records_check.grace_days"),
     (lambda r: r["tasks"]["custody_review"].update(milestones_days={"detained": [180, 90]}), "ascending"),

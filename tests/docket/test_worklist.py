@@ -68,7 +68,8 @@ def test_worklist_lists_overdue_first_then_priority_then_due_date(today, officer
 
 
 def test_tasks_of_one_case_follow_due_date_then_the_rule_order(today, officer):
-    case = case_for(officer, due=-30, last_contact_on=days(-200), stage="final_order", final_order_date=days(-100))
+    case = case_for(officer, due=-30, last_contact_on=days(-200), stage="final_order", final_order_date=days(-100),
+                    reporting_cadence_days=60)  # stale: last contact + 60 + the 30-day grace
     doc = worklist.officer_worklist(officer=officer.pk, as_of=TODAY)
     got = [(t["task"], t["due"]) for t in doc["tasks"] if t["case_id"] == case.pk]
     assert got == [("stale_no_contact", days(-110).isoformat()), ("failure_to_depart_warning", days(-70).isoformat()),
@@ -310,3 +311,42 @@ def test_worklist_and_overdue_commands_derive_bulk_loaded_cases_first(officer):
     assert bad.exit_code == 2 and json.loads(bad.stdout)["error"]["code"] == "unknown_officer"
     bad_date = runner.invoke(app, ["overdue", "--as-of", "yesterday"])
     assert bad_date.exit_code == 2 and "--as-of must be a date" in bad_date.stderr
+
+
+# --- the backlog by office ----------------------------------------------------------------------
+
+def test_task_shares_count_every_task_of_the_office_and_the_overdue_ones(today, officer):
+    case_for(officer, due=-3, reporting_cadence_days=60)                      # check-in overdue; stale not yet
+    case_for(officer, due=5, last_contact_on=days(-100), reporting_cadence_days=60)   # stale: -100 + 60 + 30 < 0
+    factories.case(factories.person("ATL"), officer=factories.officer("ATL"), next_report_due=days(10),
+                   last_contact_on=days(-1))
+    rows = {r["office"]: r for r in worklist.task_shares_by_office(as_of=TODAY)}
+    assert rows["WAS"] == {"office": "WAS", "open_cases": 2, "tasks": 4, "overdue": 2, "overdue_share": 0.5}
+    assert rows["ATL"] == {"office": "ATL", "open_cases": 1, "tasks": 2, "overdue": 0, "overdue_share": 0.0}
+    assert set(rows) == {"WAS", "ATL"}   # offices without open cases are left out
+
+
+@pytest.mark.slow
+def test_generated_backlog_follows_each_offices_load():
+    """docs/worklist.md targets at small scale: overdue share rises with capacity %, Washington at
+    least twice El Paso, the nation between 20 % and 60 %."""
+    from scipy.stats import spearmanr
+
+    from caseload.docket.checkins import refresh_derived
+    from caseload.ingest import generate as gen
+    from caseload.ingest import synthetic
+
+    as_of = dt.date(2026, 11, 1)
+    gen.generate_docket(scale=0.01, seed=1, as_of=as_of, weights_path=None)
+    refresh_derived(actor_label="test")
+    rows = {r["office"]: r for r in worklist.task_shares_by_office(as_of=as_of)}
+    inputs = gen.build_inputs(scale=1.0, seed=1, as_of=as_of)
+    plans = synthetic.plan(inputs)
+    capacity = dict(zip([p.code for p in plans], synthetic.load_ratio(inputs, plans), strict=True))
+    codes = sorted(rows)
+    assert len(codes) == 24
+    rho = spearmanr([capacity[c] for c in codes], [rows[c]["overdue_share"] for c in codes]).statistic
+    assert rho >= 0.8
+    assert rows["WAS"]["overdue_share"] >= 2 * rows["ELP"]["overdue_share"]
+    national = sum(r["overdue"] for r in rows.values()) / sum(r["tasks"] for r in rows.values())
+    assert 0.20 <= national <= 0.60

@@ -1,4 +1,4 @@
-"""The generator's calibration (DOMAIN.md §7) and determinism, without the database."""
+"""The generator's calibration (docs/domain.md §7) and determinism, without the database."""
 
 import datetime as dt
 
@@ -13,7 +13,7 @@ AS_OF = dt.date(2026, 6, 30)
 CODES = sorted("ATL BAL BOS BUF CHI DAL DEN DET ELP HOU LOS MIA NEW NOL NYC PHI PHO SEA SFR SLC SNA SND SPM WAS".split())
 
 
-def inputs(scale: float, seed: int = 7) -> synthetic.Inputs:
+def inputs(scale: float, seed: int = 7, quotas: dict | None = None) -> synthetic.Inputs:
     tiers = {c: "cooperative" for c in ("MX", "GT", "HN", "SV", "CN", "IN", "HT", "CU", "DO", "EC", "CO", "BR")}
     import pycountry
 
@@ -23,15 +23,18 @@ def inputs(scale: float, seed: int = 7) -> synthetic.Inputs:
         scale=scale, seed=seed, as_of=AS_OF, offices=list(enumerate(CODES, start=1)), country_tiers=tiers,
         activities={k: synthetic.ActivitySpec(a.mean_minutes, a.sigma, a.collateral) for k, a in activities().items()},
         offenses=[synthetic.OffenseSpec(c.code, c.weight, c.felony_share, c.aggravated_share) for c in taxonomy.categories().values()],
+        country_quotas=quotas or {},
     )
 
 
 def draw(inp: synthetic.Inputs) -> tuple[list[synthetic.OfficeBatch], synthetic.TrueWeights]:
     plans = synthetic.plan(inp)
     factors = synthetic.capacity_factor(inp, plans)
+    shares = synthetic.quota_shares(inp, plans)
     names = synthetic.NamePools.build(inp.seed, size=200)
     ids, weights = synthetic.IdCounters(), synthetic.TrueWeights()
-    return [synthetic.generate_office(inp, p, float(f), ids, names, weights) for p, f in zip(plans, factors)], weights
+    return [synthetic.generate_office(inp, p, float(f), ids, names, weights, quotas=synthetic.office_quotas(inp, shares, p.index))
+            for p, f in zip(plans, factors)], weights
 
 
 def test_full_scale_plan_reproduces_the_report():
@@ -149,3 +152,89 @@ def test_true_weights_match_the_drawn_minutes(small):
     assert abs(minutes - expected) / expected < 0.03
     for w in doc["weights"]:
         assert w["should_be_minutes_per_case_month"] >= w["minutes_per_case_month"] > 0
+
+
+# --- apprehensions, work under load, quotas ----------------------------------------------------
+
+def _by_code(batches):
+    return dict(zip(CODES, batches, strict=True))
+
+
+def _days(values) -> np.ndarray:
+    return np.array([np.datetime64(v) if v else np.datetime64("NaT") for v in values], dtype="datetime64[D]")
+
+
+def test_the_unlawful_entry_apprehension_is_recent_ewi_at_the_border(small):
+    batches, _ = small
+    people = {k: np.concatenate([b["docket_person"][k] for b in batches])
+              for k in ("entry_manner", "entry_date", "last_apprehension_date", "apprehension_place")}
+    entry, apprehended = _days(people["entry_date"]), _days(people["last_apprehension_date"])
+    gap = (apprehended - entry).astype(np.int64)
+    at_border = np.isin(people["apprehension_place"], ["border", "port_of_entry"])
+    event = at_border & (people["entry_manner"] == "ewi") & (gap >= 0) & (gap <= 14)
+    cal = synthetic.load_toml("calibration.toml")["apprehension"]
+    recent = (np.datetime64(AS_OF) - entry).astype(np.int64) < cal["recent_entry_years"] * 365.25
+    ewi = people["entry_manner"] == "ewi"
+    assert abs(event[ewi & recent].mean() - cal["entry_event_share_of_recent_ewi"]) < 0.02
+    assert abs(event[ewi & ~recent].mean() - cal["entry_event_share_of_older_ewi"]) < 0.01
+    # Drawn entry events fall within entry_event_max_days; a few other apprehensions near the
+    # border happen to fall in the 14-day window by chance.
+    assert (gap[event] > cal["entry_event_max_days"]).mean() < 0.01
+    # Near-border apprehensions long after entry exist and are not the entry event.
+    assert (at_border & ~event).sum() > 100
+    assert not (people["apprehension_place"][~ewi] == "port_of_entry").any()
+    assert (apprehended < np.datetime64(AS_OF)).all() and (gap >= 0).all()
+
+
+def test_an_office_at_capacity_keeps_its_work_current_and_an_overloaded_one_falls_behind(small):
+    batches, _ = small
+    by_code = _by_code(batches)
+    inp = inputs(0.01)
+    factor = dict(zip(CODES, synthetic.capacity_factor(inp, synthetic.plan(inp))))
+    load = inp.calibration["load"]
+    current = {}
+    for code in ("ELP", "ATL", "WAS"):
+        cases = by_code[code]["docket_case"]
+        final = cases["stage"] == "final_order"
+        old = final & ((np.datetime64(AS_OF) - _days(cases["final_order_date"])).astype(np.int64) > 40)
+        served = np.array([v is not None for v in cases["warning_served_on"]])
+        expected = load["current_share_at_capacity"] * factor[code] ** load["removal_work_exponent"]
+        assert abs(served[old].mean() - expected) < 0.05, code
+        contact = _days(cases["last_contact_on"])
+        seen = ~np.isnat(contact) & ((np.datetime64(AS_OF) - contact).astype(np.int64) <= cases["reporting_cadence_days"])
+        current[code] = seen.mean()
+    assert factor["ELP"] == 1.0 and factor["WAS"] < factor["ATL"] < 0.5
+    assert current["ELP"] > 0.7 > current["ATL"] > current["WAS"]
+    # Each case is seen at factor x the required rate; 12 % of those visits are missed.
+    assert 0.7 * factor["ATL"] < current["ATL"] < factor["ATL"]
+
+
+def test_records_checks_are_run_in_proportion_to_capacity():
+    inp = inputs(1.0)
+    assert synthetic.records_check_shares(inp, 1.0) == (0.97, 0.80)
+    low, high = synthetic.records_check_shares(inp, 0.25), synthetic.records_check_shares(inp, 0.5)
+    assert low == (pytest.approx(0.485), pytest.approx(0.40)) and low[0] < high[0] < 0.97
+
+
+def test_quotas_scale_with_the_docket_and_bind():
+    quota = 1200
+    inp = inputs(0.01, quotas={"CN": quota})
+    plans = synthetic.plan(inp)
+    shares = synthetic.quota_shares(inp, plans)
+    office = [synthetic.office_quotas(inp, shares, p.index)["CN"] for p in plans]
+    assert abs(sum(office) - quota * 0.01) <= len(plans) / 2   # the national quota at this scale, rounded per office
+    assert abs(sum(shares["CN"]) - 1) < 1e-9
+    batches, _ = draw(inp)
+    unlimited, _ = draw(inputs(0.01))
+    for capped, free, limit in zip(batches, unlimited, office, strict=True):
+        td = capped["countries_traveldocumentrequest"]
+        cn = (td["country_id"] == "CN") & (td["status"] != "requested") & (td["status"] != "interview")
+        issued = cn & np.isin(td["status"], ["issued", "expired"])
+        decided = _days(td["decided_on"])[issued]
+        fiscal_year = (decided + np.timedelta64(92, "D")).astype("datetime64[Y]")
+        assert all(n <= limit for n in np.unique(fiscal_year, return_counts=True)[1])
+    issued_capped = sum(int(np.isin(b["countries_traveldocumentrequest"]["status"][b["countries_traveldocumentrequest"]["country_id"] == "CN"],
+                                    ["issued", "expired"]).sum()) for b in batches)
+    issued_free = sum(int(np.isin(b["countries_traveldocumentrequest"]["status"][b["countries_traveldocumentrequest"]["country_id"] == "CN"],
+                                  ["issued", "expired"]).sum()) for b in unlimited)
+    assert issued_capped < issued_free   # the quota binds at this scale

@@ -346,13 +346,32 @@ def review_show(review: Annotated[int, typer.Argument(help="review id")], fmt: F
 @command
 def review_decide(review: Annotated[int, typer.Argument(help="review id")],
                   decision: Annotated[str, typer.Option("--decision", help="removal_foreseeable or removal_not_foreseeable")],
-                  rationale: Annotated[str, typer.Option("--rationale", help="the reasons for the decision")],
+                  rationale: Annotated[str, typer.Option("--rationale", help="the reasons for the decision (at least 30 words)")],
+                  by: Annotated[str, typer.Option("--by", metavar="USERNAME",
+                                                  help="the decider: a supervisor or headquarters user, not the case's officer")],
+                  criminal_history_reviewed: Annotated[bool, typer.Option(
+                      "--criminal-history-reviewed", help="confirm the criminal history was reviewed")] = False,
+                  consulate_contacted_on: Annotated[str | None, typer.Option(
+                      "--consulate-contacted-on", metavar="DATE", help="when the consulate was contacted")] = None,
+                  escalation_level: Annotated[str | None, typer.Option(
+                      "--escalation-level", help="the escalation level reached on the case (none, consulate_contact, "
+                                                 "headquarters_review, diplomatic_escalation)")] = None,
+                  risk: Annotated[str | None, typer.Option("--risk", help="risk assessment: low, moderate or high")] = None,
                   fmt: FormatOption = Format.text) -> None:
-    """Record the review's decision and rationale (a release decision needs it on record)."""
+    """Record the review's decision with its checklist and rationale (a release decision needs it on record)."""
+    from django.contrib.auth import get_user_model
+
+    from caseload.core.errors import NotFound
     from caseload.countries.foreseeability import access_review, do_decide_review, review_detail
 
+    decider = get_user_model().objects.filter(username=by).first()
+    if decider is None:
+        raise NotFound("unknown_user", f"no user {by!r}")
+    checklist = {"criminal_history_reviewed": criminal_history_reviewed or None,
+                 "consulate_contacted_on": consulate_contacted_on, "escalation_level": escalation_level,
+                 "risk_assessment": risk}
     doc = review_detail(do_decide_review(review=access_review(review), decision=decision, rationale=rationale,
-                                         actor_label=_label("review decide")))
+                                         checklist=checklist, actor=decider))
     emit(fmt, doc, lambda: _review_table(doc))
 
 

@@ -33,6 +33,10 @@ class Config:
     due_days: dict[str, int]
     no_document_after_days: int
     review_valid_days: int
+    review_on_refusal: bool
+    review_tiers: tuple[str, ...]
+    min_rationale_words: int
+    risk_levels: tuple[str, ...]
 
     def quota_year(self, day: dt.date) -> tuple[dt.date, dt.date]:
         """First and last day of the quota year containing ``day``."""
@@ -62,6 +66,10 @@ def config(path: Path | None = None) -> Config:
     if steps != STEPS:
         raise ValueError(f"travel_documents.toml: escalation steps must be {list(STEPS)}, got {list(steps)}")
     rules = data["suggested_tier"]
+    fs = data["foreseeability"]
+    review_tiers = tuple(fs["review_tiers"])
+    if not set(review_tiers) <= set(TIERS):
+        raise ValueError(f"travel_documents.toml: foreseeability.review_tiers must name tiers of {list(TIERS)}")
     return Config(
         quota_year_start=(data["quota"]["year_starts_month"], data["quota"]["year_starts_day"]),
         window_days=_positive(data["measurement"]["window_days"], "measurement.window_days"),
@@ -74,6 +82,10 @@ def config(path: Path | None = None) -> Config:
         due_days={s: _positive(data["escalation"]["due_days"][s], f"escalation.due_days.{s}") for s in steps},
         no_document_after_days=_positive(data["foreseeability"]["no_document_after_days"], "foreseeability.no_document_after_days"),
         review_valid_days=_positive(data["foreseeability"]["review_valid_days"], "foreseeability.review_valid_days"),
+        review_on_refusal=bool(fs["review_on_refusal"]),
+        review_tiers=review_tiers,
+        min_rationale_words=_positive(fs["min_rationale_words"], "foreseeability.min_rationale_words"),
+        risk_levels=tuple(fs["risk_levels"]),
     )
 
 

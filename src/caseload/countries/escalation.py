@@ -2,10 +2,13 @@
 team sends for diplomatic action (``caseload countries escalation``).
 
 Steps open in order (``data/travel_documents.toml``): consulate contact, headquarters review,
-diplomatic escalation. A refusal opens the first step at once; the daily sweep opens it for
-requests pending past the stalled threshold, lapses steps left open past their due date (the
-next step opens, so nothing stops silently) and resolves tasks whose case got a document or
-was closed. docs/domain.md §4 (the Jean Jacques case): the case stays visible throughout.
+diplomatic escalation. Escalation is per case: a case's first refusal opens the consulate
+contact, its second the headquarters review, its third (and later) the diplomatic escalation,
+and a case never holds two open tasks of one level (no parallel consulate contacts; a database
+constraint guards it). The daily sweep opens the first step for requests pending past the
+stalled threshold, lapses steps left open past their due date (the next step opens, so nothing
+stops silently) and resolves tasks whose case got a document or was closed. docs/domain.md §4
+(the Jean Jacques case): the case stays visible throughout, a release included.
 """
 
 from __future__ import annotations
@@ -43,10 +46,31 @@ def _due(step: str, on: dt.date) -> dt.date:
     return on + dt.timedelta(days=cfgmod.config().due_days[step])
 
 
-def open_first_step(request: TravelDocumentRequest, *, reason: str, on: dt.date, label: str) -> TravelDocumentEscalation | None:
-    """Open the consulate-contact task for ``request`` unless its escalation has begun already."""
-    step = cfgmod.config().steps[0]
-    if request.escalations.exists():
+def step_for(case_id: int, *, reason: str, as_of: dt.date) -> str:
+    """The level a new refused or stalled request of the case escalates to: the n-th refusal on
+    the case opens the n-th step (the last step for any further one); a stalled request the first."""
+    steps = cfgmod.config().steps
+    if reason != EscalationReason.REFUSED:
+        return steps[0]
+    refusals = TravelDocumentRequest.objects.filter(case_id=case_id, status=TravelDocumentStatus.REFUSED,
+                                                    decided_on__lte=as_of).count()
+    return steps[min(max(refusals, 1), len(steps)) - 1]
+
+
+def open_steps(case_ids) -> dict[int, set[str]]:
+    """{case id: steps with an open task} for the given cases."""
+    out: dict[int, set[str]] = defaultdict(set)
+    for cid, step in TravelDocumentEscalation.objects.filter(case_id__in=list(case_ids), status=EscalationStatus.OPEN
+                                                             ).values_list("case_id", "step"):
+        out[cid].add(step)
+    return out
+
+
+def open_step_for(request: TravelDocumentRequest, *, reason: str, on: dt.date, label: str) -> TravelDocumentEscalation | None:
+    """Open the task ``request``'s refusal (or stall) escalates the case to, unless the request
+    already has one or the case already has an open task of that level."""
+    step = step_for(request.case_id, reason=reason, as_of=on)
+    if request.escalations.exists() or step in open_steps([request.case_id]).get(request.case_id, set()):
         return None
     task = TravelDocumentEscalation.objects.create(
         request=request, case_id=request.case_id, office_id=request.office_id, country_id=request.country_id,
@@ -97,6 +121,8 @@ def do_close_task(*, task: TravelDocumentEscalation, outcome: str, note: str, ac
         if not changed:
             raise Conflict("task_closed", f"escalation task {task.pk} is not open")
         nxt = None
+        if following in open_steps([task.case_id]).get(task.case_id, set()):
+            following = None  # that level is already open on the case (one open task per level)
         if following:
             nxt = TravelDocumentEscalation.objects.create(
                 request_id=task.request_id, case_id=task.case_id, office_id=task.office_id, country_id=task.country_id,
@@ -128,7 +154,6 @@ def open_due_escalations(*, as_of: dt.date) -> int:
     from caseload.docket.models import CaseStatus
 
     cfg = cfgmod.config()
-    step = cfg.steps[0]
     stalled_before = as_of - dt.timedelta(days=cfg.stalled_after_days)
     has_task = TravelDocumentEscalation.objects.filter(request_id=OuterRef("pk"))
     has_document = TravelDocumentRequest.objects.filter(case_id=OuterRef("case_id"), status=TravelDocumentStatus.ISSUED)
@@ -136,12 +161,26 @@ def open_due_escalations(*, as_of: dt.date) -> int:
                   .filter(Q(status=TravelDocumentStatus.REFUSED, decided_on__lte=as_of)
                           | Q(status__in=PENDING_STATUSES, requested_on__lt=stalled_before))
                   .exclude(Exists(has_task)).exclude(Exists(has_document))
+                  .order_by("case_id", "decided_on", "requested_on", "id")
                   .values_list("id", "case_id", "office_id", "country_id", "status"))
-    due = _due(step, as_of)
-    rows = [(rid, cid, oid, country, step,
-             EscalationReason.REFUSED.value if status == TravelDocumentStatus.REFUSED else EscalationReason.STALLED.value,
-             as_of.isoformat(), due.isoformat(), EscalationStatus.OPEN.value, None, "", "")
-            for rid, cid, oid, country, status in candidates]
+    candidates = list(candidates)
+    cases = {c[1] for c in candidates}
+    # The n-th refusal of a case escalates to the n-th step: count the refusals already escalated.
+    refusals = Counter(TravelDocumentRequest.objects.filter(
+        case_id__in=cases, status=TravelDocumentStatus.REFUSED, decided_on__lte=as_of).filter(Exists(has_task)
+    ).values_list("case_id", flat=True)) if candidates else Counter()
+    taken = open_steps(cases) if candidates else {}
+    rows = []
+    for rid, cid, oid, country, status in candidates:
+        refused = status == TravelDocumentStatus.REFUSED
+        refusals[cid] += refused
+        step = cfg.steps[min(max(refusals[cid], 1), len(cfg.steps)) - 1] if refused else cfg.steps[0]
+        if step in taken.setdefault(cid, set()):
+            continue  # the case's escalation is already at that level
+        taken[cid].add(step)
+        rows.append((rid, cid, oid, country, step,
+                     EscalationReason.REFUSED.value if refused else EscalationReason.STALLED.value,
+                     as_of.isoformat(), _due(step, as_of).isoformat(), EscalationStatus.OPEN.value, None, "", ""))
     with transaction.atomic():
         bulk.insert_rows(_TABLE, _COLUMNS, rows)
     return len(rows)
@@ -154,9 +193,21 @@ def lapse_overdue(*, as_of: dt.date, label: str) -> tuple[int, int]:
     overdue = list(TravelDocumentEscalation.objects.filter(status=EscalationStatus.OPEN, due_on__lt=as_of)
                    .exclude(step=cfg.steps[-1])
                    .values_list("id", "request_id", "case_id", "office_id", "country_id", "step", "reason"))
-    rows = [(rid, cid, oid, country, cfg.next_step(step), reason, as_of.isoformat(),
-             _due(cfg.next_step(step), as_of).isoformat(), EscalationStatus.OPEN.value, None, "", "")
-            for _, rid, cid, oid, country, step, reason in overdue]
+    # A lapsed step opens the next one unless the case already holds an open task of that level.
+    lapsing = {t[0] for t in overdue}
+    taken: dict[int, set[str]] = defaultdict(set)
+    for tid, cid, step in TravelDocumentEscalation.objects.filter(
+            case_id__in={t[2] for t in overdue}, status=EscalationStatus.OPEN).values_list("id", "case_id", "step"):
+        if tid not in lapsing:
+            taken[cid].add(step)
+    rows = []
+    for _, rid, cid, oid, country, step, reason in overdue:
+        following = cfg.next_step(step)
+        if following in taken[cid]:
+            continue
+        taken[cid].add(following)
+        rows.append((rid, cid, oid, country, following, reason, as_of.isoformat(), _due(following, as_of).isoformat(),
+                     EscalationStatus.OPEN.value, None, "", ""))
     with transaction.atomic():
         ids = [t[0] for t in overdue]
         for start in range(0, len(ids), 5000):

@@ -1,17 +1,22 @@
 """Foreseeability reviews: final-order cases whose removal may not be reasonably foreseeable.
 
 Zadvydas v. Davis (2001) and 8 CFR 241.4/241.13: past the presumptive six months, continued
-detention needs removal to be reasonably foreseeable. A final-order case is flagged for a
-documented review (``data/travel_documents.toml`` [foreseeability]) when, on the as-of date,
-no valid travel document is on record and either
+detention needs removal to be reasonably foreseeable; the Jean Jacques case (docs/domain.md §4)
+is what happens without a review. An open final-order case is flagged for a documented review
+(``data/travel_documents.toml`` [foreseeability], thresholds as data) when, on the as-of date,
 
-- its country of citizenship is uncooperative (tier in force that day), or
-- the final order is at least ``no_document_after_days`` old, a document has been requested,
-  and none was ever issued (a country that issued once is taken to issue again).
+- a travel-document request on the case was refused (``document_refused``), or
+- its country's tier in force that day is one of ``review_tiers`` (delayed, restricted,
+  uncooperative) and no valid travel document is held (``country_tier``), or
+- ``no_document_after_days`` have passed since the final order and no valid document is held
+  (``no_document``).
 
 The review carries the criminal-history facts a reviewer needs (a snapshot taken when the case
-is flagged). :func:`check_release_decision_allowed` refuses a release decision on a case that
-meets the criteria until a decided review, younger than ``review_valid_days``, is on record.
+is flagged). A decision needs the structured checklist, a rationale of ``min_rationale_words``
+words and a decider who is a supervisor or headquarters user and not the case's own officer
+(:func:`do_decide_review`). :func:`check_release_decision_allowed` refuses a release decision on
+a case that meets the criteria until a decided review, younger than ``review_valid_days``, is on
+record.
 """
 
 from __future__ import annotations
@@ -24,11 +29,9 @@ from django.db import transaction
 from django.db.models import Exists, OuterRef, Q
 
 from caseload.core import audit, bulk, clock
-from caseload.core.errors import Conflict, NotFound, UsageError
+from caseload.core.errors import Conflict, Forbidden, NotFound, UsageError
 from caseload.countries import config as cfgmod
 from caseload.countries.models import (
-    ISSUED_STATUSES,
-    CooperationTier,
     ForeseeabilityReview,
     ReviewDecision,
     ReviewReason,
@@ -53,20 +56,23 @@ def _candidates(as_of: dt.date, cases=None) -> dict[int, list[str]]:
     cfg = cfgmod.config()
     base = (cases if cases is not None else Case.objects.all()).filter(
         status=CaseStatus.OPEN, stage=Stage.FINAL_ORDER, final_order_date__lte=as_of)
-    has_document = TravelDocumentRequest.objects.filter(case_id=OuterRef("pk"), status=TravelDocumentStatus.ISSUED,
-                                                        decided_on__lte=as_of)
-    base = base.exclude(Exists(has_document))
-    uncooperative = [c for c, t in tiers_as_of(as_of).items() if t.tier == CooperationTier.UNCOOPERATIVE]
-    requested = TravelDocumentRequest.objects.filter(case_id=OuterRef("pk"), requested_on__lte=as_of)
-    ever_issued = TravelDocumentRequest.objects.filter(case_id=OuterRef("pk"), status__in=ISSUED_STATUSES,
-                                                       decided_on__lte=as_of)
+    # A valid document held on the as-of date: issued by then and not expired by then.
+    held = TravelDocumentRequest.objects.filter(case_id=OuterRef("pk"), status=TravelDocumentStatus.ISSUED,
+                                                decided_on__lte=as_of).filter(Q(expires_on__isnull=True) | Q(expires_on__gte=as_of))
+    without_document = base.exclude(Exists(held))
+    refused = TravelDocumentRequest.objects.filter(case_id=OuterRef("pk"), status=TravelDocumentStatus.REFUSED,
+                                                   decided_on__lte=as_of)
+    review_tiers = [c for c, t in tiers_as_of(as_of).items() if t.tier in cfg.review_tiers]
     cutoff = as_of - dt.timedelta(days=cfg.no_document_after_days)
     reasons: dict[int, list[str]] = defaultdict(list)
-    for cid in base.filter(person__citizenship__in=uncooperative).values_list("id", flat=True).iterator():
-        reasons[cid].append(ReviewReason.UNCOOPERATIVE_COUNTRY.value)
-    no_document = base.filter(final_order_date__lte=cutoff).filter(Exists(requested)).exclude(Exists(ever_issued))
-    for cid in no_document.values_list("id", flat=True).iterator():
-        reasons[cid].append(ReviewReason.NO_DOCUMENT.value)
+    tests = [
+        (ReviewReason.DOCUMENT_REFUSED, base.filter(Exists(refused)) if cfg.review_on_refusal else base.none()),
+        (ReviewReason.COUNTRY_TIER, without_document.filter(person__citizenship__in=review_tiers)),
+        (ReviewReason.NO_DOCUMENT, without_document.filter(final_order_date__lte=cutoff)),
+    ]
+    for reason, matching in tests:
+        for cid in matching.values_list("id", flat=True).iterator():
+            reasons[cid].append(reason.value)
     return reasons
 
 
@@ -154,24 +160,94 @@ def access_review(review_id: int) -> ForeseeabilityReview:
         raise NotFound("unknown_review", f"no foreseeability review with id {review_id}") from None
 
 
-def do_decide_review(*, review: ForeseeabilityReview, decision: str, rationale: str, actor=None,
-                     actor_label: str | None = None) -> ForeseeabilityReview:
-    """Record the reviewer's decision and rationale; the audit event keeps the facts it was based on."""
+DECIDER_ROLES = ("supervisor", "hq_analyst")
+CHECKLIST_KEYS = ("criminal_history_reviewed", "consulate_contacted_on", "escalation_level", "risk_assessment")
+
+
+def escalation_level_reached(case_id: int) -> str:
+    """The highest escalation step opened on the case so far ("none" if none)."""
+    from caseload.countries.models import TravelDocumentEscalation
+
+    steps = set(TravelDocumentEscalation.objects.filter(case_id=case_id).values_list("step", flat=True))
+    reached = [s for s in cfgmod.config().steps if s in steps]
+    return reached[-1] if reached else "none"
+
+
+def check_decider(review: ForeseeabilityReview, actor) -> None:
+    """The decider is a signed-in supervisor or headquarters user, and not the case's own officer."""
+    if actor is None:
+        raise UsageError("decider_required", "a review decision names its decider (a supervisor or headquarters user)")
+    from caseload.core.access import role_of
+
+    if role_of(actor) not in DECIDER_ROLES:
+        raise Forbidden("decider_not_allowed",
+                        f"{actor.get_username()} may not decide a foreseeability review: a supervisor or headquarters user must")
+    officer = review.case.officer
+    if officer is not None and officer.user_id is not None and officer.user_id == actor.pk:
+        raise Forbidden("decider_is_case_officer",
+                        f"{actor.get_username()} is the case's own officer: another supervisor or headquarters user decides")
+
+
+def check_review_checklist(review: ForeseeabilityReview, checklist: dict | None, rationale: str, *,
+                           today: dt.date) -> dict:
+    """The structured checklist, normalised (UsageError naming every problem), and the rationale's length."""
+    cfg = cfgmod.config()
+    checklist = dict(checklist or {})
+    problems = []
+    missing = [k for k in CHECKLIST_KEYS if checklist.get(k) in (None, "")]
+    if missing:
+        problems.append(f"missing {', '.join(missing)}")
+    if "criminal_history_reviewed" not in missing and checklist["criminal_history_reviewed"] is not True:
+        problems.append("criminal_history_reviewed must be true: review the criminal history first")
+    contacted = checklist.get("consulate_contacted_on")
+    if "consulate_contacted_on" not in missing:
+        try:
+            contacted = dt.date.fromisoformat(str(contacted))
+            if contacted > today:
+                problems.append(f"consulate_contacted_on {contacted} is in the future")
+        except ValueError:
+            problems.append(f"consulate_contacted_on must be a date (YYYY-MM-DD), got {contacted!r}")
+    reached = escalation_level_reached(review.case_id)
+    level = checklist.get("escalation_level")
+    if "escalation_level" not in missing and level != reached:
+        problems.append(f"escalation_level is {level!r}, but the level reached on the case is {reached!r}")
+    risk = checklist.get("risk_assessment")
+    if "risk_assessment" not in missing and risk not in cfg.risk_levels:
+        problems.append(f"risk_assessment must be one of {', '.join(cfg.risk_levels)}, got {risk!r}")
+    words = len(rationale.split())
+    if words < cfg.min_rationale_words:
+        problems.append(f"the rationale has {words} words, {cfg.min_rationale_words} needed")
+    if problems:
+        raise UsageError("review_incomplete", "the review decision is incomplete: " + "; ".join(problems),
+                         problems=problems)
+    return {"criminal_history_reviewed": True, "consulate_contacted_on": contacted.isoformat(),
+            "escalation_level": reached, "risk_assessment": risk}
+
+
+def do_decide_review(*, review: ForeseeabilityReview, decision: str, rationale: str, checklist: dict | None = None,
+                     actor=None) -> ForeseeabilityReview:
+    """Record the decision with its checklist and rationale; the audit event keeps the facts it was based on.
+
+    ``actor`` is the decider: a supervisor (of the case's office) or headquarters user who is not
+    the case's own officer."""
+    check_decider(review, actor)
     require(actor, "countries.decide_foreseeability_review", review)
-    label = label_of(actor, actor_label)
+    label = label_of(actor, None)
     if decision not in ReviewDecision.values:
         raise UsageError("invalid_decision", f"decision must be one of {', '.join(ReviewDecision.values)}, got {decision!r}")
     if not rationale.strip():
         raise UsageError("rationale_required", "a review decision needs its rationale")
     today = clock.today()
+    checklist = check_review_checklist(review, checklist, rationale, today=today)
     with transaction.atomic():
         changed = ForeseeabilityReview.objects.filter(pk=review.pk, status=ReviewStatus.OPEN).update(
-            status=ReviewStatus.DECIDED, decision=decision, rationale=rationale.strip(), decided_on=today, decided_by=label)
+            status=ReviewStatus.DECIDED, decision=decision, rationale=rationale.strip(), decided_on=today, decided_by=label,
+            checklist=checklist)
         if not changed:
             raise Conflict("review_decided", f"foreseeability review {review.pk} is already decided")
         audit.record(action="countries.foreseeability_review_decided", actor=actor, actor_label=label,
                      object_type="countries.foreseeabilityreview", object_id=review.pk, office_id=review.office_id,
-                     details={"case": review.case_id, "decision": decision, "rationale": rationale.strip(),
+                     details={"case": review.case_id, "decision": decision, "rationale": rationale.strip(), "checklist": checklist,
                               "reasons": review.reasons, "convictions": review.convictions, "felonies": review.felonies,
                               "aggravated_felonies": review.aggravated_felonies,
                               "national_security_flag": review.national_security_flag})
@@ -228,5 +304,6 @@ def review_detail(review: ForeseeabilityReview) -> dict:
         },
         "facts": review.facts, "status": review.status, "decision": review.decision or None,
         "rationale": review.rationale, "decided_on": review.decided_on.isoformat() if review.decided_on else None,
-        "decided_by": review.decided_by,
+        "decided_by": review.decided_by, "checklist": review.checklist,
+        "escalation_level_reached": escalation_level_reached(review.case_id),
     }

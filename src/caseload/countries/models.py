@@ -159,6 +159,8 @@ class TravelDocumentEscalation(models.Model):
                    models.Index(fields=["case", "status"])]
         constraints = [
             models.UniqueConstraint(fields=["request", "step"], name="one_escalation_step_per_request"),
+            # Repeated refusals escalate in order: one open task per level and case, never parallel ones.
+            models.UniqueConstraint(fields=["case", "step"], condition=Q(status="open"), name="one_open_escalation_per_case_step"),
             models.CheckConstraint(condition=Q(due_on__gte=F("opened_on")), name="escalation_due_after_opened"),
             models.CheckConstraint(
                 condition=(Q(status="open") & Q(closed_on__isnull=True)) | (~Q(status="open") & Q(closed_on__isnull=False)),
@@ -168,8 +170,10 @@ class TravelDocumentEscalation(models.Model):
 
 
 class ReviewReason(models.TextChoices):
-    UNCOOPERATIVE_COUNTRY = "uncooperative_country", "Country of citizenship is uncooperative"
-    NO_DOCUMENT = "no_document", "No travel document issued long after the final order"
+    DOCUMENT_REFUSED = "document_refused", "A travel-document request on the case was refused"
+    COUNTRY_TIER = "country_tier", "Country delayed, restricted or uncooperative and no travel document held"
+    NO_DOCUMENT = "no_document", "No travel document held long after the final order"
+    UNCOOPERATIVE_COUNTRY = "uncooperative_country", "Country of citizenship is uncooperative (earlier criterion)"
 
 
 class ReviewStatus(models.TextChoices):
@@ -211,6 +215,9 @@ class ForeseeabilityReview(models.Model):
     rationale = models.TextField(blank=True)
     decided_on = models.DateField(null=True, blank=True)
     decided_by = models.CharField(max_length=150, blank=True)
+    checklist = models.JSONField(null=True, blank=True,
+                                 help_text="the decider's checklist: criminal history reviewed, consulate contacted "
+                                           "(date), escalation level reached, risk assessment")
 
     class Meta:
         ordering = ["id"]

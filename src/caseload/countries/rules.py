@@ -14,14 +14,18 @@ from caseload.core.permissions import is_administrator, is_hq_analyst, is_office
 @rules.predicate
 def works_in_object_office(user, obj) -> bool:
     """The user is an officer (or supervisor) of the office the object (case, request, review) belongs to."""
-    officer = getattr(user, "officer", None)
-    return obj is not None and officer is not None and officer.office_id == getattr(obj, "office_id", None)
+    from caseload.core.access import office_id_of
+
+    office_id = office_id_of(user)
+    return obj is not None and office_id is not None and office_id == getattr(obj, "office_id", None)
 
 
 rules.add_perm("countries.view_cooperation", reads_national_docket | is_supervisor | is_officer)
 rules.add_perm("countries.manage_travel_documents", ((is_officer | is_supervisor) & works_in_object_office) | is_administrator)
 rules.add_perm("countries.work_escalations", is_supervisor | is_hq_analyst | is_administrator)
-rules.add_perm("countries.decide_foreseeability_review", (is_supervisor & works_in_object_office) | is_administrator)
+# A foreseeability review is decided by a supervisor of the case's office or a headquarters user
+# (foreseeability.check_decider also refuses the case's own officer).
+rules.add_perm("countries.decide_foreseeability_review", (is_supervisor & works_in_object_office) | is_hq_analyst)
 rules.add_perm("countries.set_tier", is_administrator)
 
 

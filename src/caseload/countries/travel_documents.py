@@ -165,7 +165,8 @@ def do_issue(*, request: TravelDocumentRequest, expires_on: dt.date, on: dt.date
 
 def do_refuse(*, request: TravelDocumentRequest, reason: str, on: dt.date | None = None, actor=None,
               actor_label: str | None = None) -> TravelDocumentRequest:
-    """Record a refusal; the first escalation step (consulate contact) opens at once."""
+    """Record a refusal; the case's escalation opens its next level at once (consulate contact for
+    the first refusal, headquarters review for the second, diplomatic escalation after that)."""
     require(actor, "countries.manage_travel_documents", request)
     label = label_of(actor, actor_label)
     on = on or clock.today()
@@ -176,7 +177,7 @@ def do_refuse(*, request: TravelDocumentRequest, reason: str, on: dt.date | None
         request = _move(request, S.REFUSED, actor=actor, label=label,
                         details={"decided_on": on.isoformat(), "reason": reason.strip()},
                         decided_on=on, refusal_reason=reason.strip()[:200])
-        escalation.open_first_step(request, reason=EscalationReason.REFUSED, on=clock.today(), label=label)
+        escalation.open_step_for(request, reason=EscalationReason.REFUSED, on=clock.today(), label=label)
     return request
 
 

@@ -33,7 +33,7 @@ KNOWN_TASKS: dict[str, tuple[str, ...]] = {
     "national_security_review": ("every_days",),
     "records_check": ("grace_days",),
     "check_in": (),
-    "stale_no_contact": ("days",),
+    "stale_no_contact": ("grace_days",),
     "failure_to_depart_warning": ("days_after_final_order",),
     "travel_document_request": ("days_after_final_order", "live_statuses"),
     "travel_document_follow_up": ("every_days", "pending_statuses"),
@@ -49,6 +49,7 @@ CASE_COLUMNS: dict[str, str] = {
     "opened_on": "day",
     "next_report_due": "day",
     "last_contact_on": "day",
+    "reporting_cadence_days": "int",
     "final_order_date": "day",
     "stay_of_removal_until": "day",
     "appeal_pending": "bool",
@@ -235,7 +236,9 @@ def due_dates(cols: Mapping[str, np.ndarray], *, as_of: dt.date, rules: RuleSet,
             case "check_in":
                 due[code] = _coalesce(c["next_report_due"].astype(float), opened)
             case "stale_no_contact":
-                due[code] = _coalesce(c["last_contact_on"].astype(float), opened) + p["days"]
+                # Stale: no contact for the case's own reporting cadence plus the grace period.
+                last = _coalesce(c["last_contact_on"].astype(float), opened)
+                due[code] = last + c["reporting_cadence_days"].astype(float) + p["grace_days"]
             case "failure_to_depart_warning":
                 served = c["warning_served_on"].astype(float)
                 owed = final & ~(served >= final_date)  # a warning served before this order does not count

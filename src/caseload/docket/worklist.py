@@ -71,6 +71,7 @@ _CASE_SELECT = (
     ("opened_on", "c.opened_on", "day"),
     ("next_report_due", "c.next_report_due", "day"),
     ("last_contact_on", "c.last_contact_on", "day"),
+    ("reporting_cadence_days", "c.reporting_cadence_days", "int"),
     ("final_order_date", "c.final_order_date", "day"),
     ("stay_of_removal_until", "c.stay_of_removal_until", "day"),
     ("appeal_pending", "c.appeal_pending", "bool"),
@@ -185,6 +186,26 @@ def _worklist(officer: int, as_of: dt.date, rules: RuleSet) -> dict:
     return {"officer": officer, "as_of": as_of.isoformat(), "tasks": task_list, "counts": counts}
 
 
+def task_shares_by_office(*, as_of: dt.date | None = None, rules: RuleSet | None = None) -> list[dict]:
+    """Per office: open cases, every task of its open cases (any due date) and how many are
+    overdue on ``as_of`` — the backlog measure of docs/worklist.md ("Backlog by office").
+    Runs derive() office by office over the same columns as the worklist."""
+    rules = rules or rules_mod.load_rules()
+    as_of = as_of or clock.today()
+    check_derived_current()
+    out = []
+    with _gc_paused():
+        for office_id, code in FieldOffice.objects.order_by("code").values_list("id", "code"):
+            cols, td = fetch_cases("c.office_id = %s", [office_id])
+            found = rules_mod.derive(cols, as_of=as_of, rules=rules, td=td)
+            tasks, overdue = len(found), int(found.overdue.sum())
+            if not len(cols["case_id"]):
+                continue
+            out.append({"office": code, "open_cases": len(cols["case_id"]), "tasks": tasks, "overdue": overdue,
+                        "overdue_share": round(overdue / tasks, 4) if tasks else None})
+    return out
+
+
 # --- the national overdue summary ----------------------------------------------------------
 
 def _not_blocked(as_of: dt.date) -> tuple[str, list]:
@@ -214,7 +235,9 @@ def overdue_conditions(rules: RuleSet, as_of: dt.date) -> dict[str, tuple[str, l
             case "check_in":
                 out[code] = ("COALESCE(c.next_report_due, c.opened_on) < %s", [as_of])
             case "stale_no_contact":
-                out[code] = ("COALESCE(c.last_contact_on, c.opened_on) < %s", [cut(p["days"])])
+                # last contact + cadence + grace < as_of, as whole days (the cadence varies by case).
+                out[code] = (f"{day_sql('COALESCE(c.last_contact_on, c.opened_on)')} + c.reporting_cadence_days < %s",
+                             [rules_mod.day_number(as_of) - p["grace_days"]])
             case "failure_to_depart_warning":
                 out[code] = ("c.stage = 'final_order' AND c.final_order_date < %s AND "
                              "(c.warning_served_on IS NULL OR c.warning_served_on < c.final_order_date)",

@@ -16,6 +16,7 @@ from django.db import connection, models, transaction
 from caseload.core import audit, bulk, clock
 from caseload.core.errors import CaseloadError, UsageError
 from caseload.core.reference import load_reference_data
+from caseload.countries.models import Country
 from caseload.countries.services import tiers_by_code
 from caseload.docket import taxonomy
 from caseload.docket.models import Case, Person
@@ -103,8 +104,9 @@ def build_inputs(*, scale: float, seed: int, as_of: dt.date) -> synthetic.Inputs
     offenses = [synthetic.OffenseSpec(c.code, c.weight, c.felony_share, c.aggravated_share)
                 for c in taxonomy.categories().values()]
     offices = list(FieldOffice.objects.filter(active=True).order_by("code").values_list("id", "code"))
+    quotas = dict(Country.objects.filter(annual_document_quota__isnull=False).values_list("code", "annual_document_quota"))
     return synthetic.Inputs(scale=scale, seed=seed, as_of=as_of, offices=offices, country_tiers=tiers_by_code(),
-                            activities=acts, offenses=offenses)
+                            activities=acts, offenses=offenses, country_quotas=quotas)
 
 
 def generate_docket(*, scale: object, seed: int, replace: bool = False, as_of: dt.date | None = None,
@@ -121,6 +123,8 @@ def generate_docket(*, scale: object, seed: int, replace: bool = False, as_of: d
     load_reference_data()
     # A generation that was killed left a partial docket: cleared (with the schema it dropped restored).
     bulk.restore_interrupted(clear={"generate": clear_generated_data})
+    # Everything `caseload init` does, so a new database needs this one step: the shipped
+    # priority rule sets and cadence tables (those not installed yet) besides the reference data.
     do_load_shipped(actor_label=actor_label)
     if not is_empty():
         if not replace:
@@ -131,6 +135,7 @@ def generate_docket(*, scale: object, seed: int, replace: bool = False, as_of: d
     inputs = build_inputs(scale=scale, seed=seed, as_of=as_of)
     plans = synthetic.plan(inputs)
     factors = synthetic.capacity_factor(inputs, plans)
+    quota_shares = synthetic.quota_shares(inputs, plans)
     names = synthetic.NamePools.build(seed)
     ids = synthetic.IdCounters()
     weights = synthetic.TrueWeights()
@@ -141,7 +146,8 @@ def generate_docket(*, scale: object, seed: int, replace: bool = False, as_of: d
     with bulk.BulkLoader(synthetic.TABLES, label="generate", resumable=False) as loader:
         for p, factor in zip(plans, factors, strict=True):
             t0 = time.perf_counter()
-            batch = synthetic.generate_office(inputs, p, float(factor), ids, names, weights)
+            batch = synthetic.generate_office(inputs, p, float(factor), ids, names, weights,
+                                              quotas=synthetic.office_quotas(inputs, quota_shares, p.index))
             rows = {t: bulk.rows_from_columns(batch[t], synthetic.COLUMNS[t]) for t in synthetic.TABLES}
             t1 = time.perf_counter()
             with transaction.atomic():

@@ -23,6 +23,8 @@ from pathlib import Path
 
 import numpy as np
 
+from caseload.docket.tasks import load_rules
+
 DATA_DIR = Path(__file__).with_name("data")
 DAYS_PER_MONTH = 365.25 / 12
 LATIN_AMERICA = frozenset(
@@ -35,13 +37,14 @@ COLUMNS: dict[str, tuple[str, ...]] = {
     "docket_person": ("id", "a_number", "first_name", "last_name", "birth_date", "gender", "citizenship",
                       "entry_date", "entry_manner", "last_apprehension_date", "apprehension_place",
                       "national_security_flag", "gang_flag", "citizenship_claim", "pending_criminal_charges",
-                      "visa_fraud_finding", "public_benefits_abuse", "office_id"),
+                      "pending_charges_filed_on", "visa_fraud_finding", "public_benefits_abuse", "office_id"),
     "docket_conviction": ("id", "person_id", "office_id", "convicted_on", "offense_category", "severity",
                           "aggravated_felony", "sentence_days", "custody_days", "incident_id"),
     "docket_case": ("id", "person_id", "office_id", "unit", "officer_id", "supervision_type", "stage",
                     "proceedings_started_on", "stage_changed_on", "final_order_date", "appeal_pending",
                     "appeal_filed_on", "stay_of_removal_until", "reporting_cadence_days", "next_report_due",
-                    "last_contact_on", "priority", "priority_rank", "priority_rule_set", "status", "opened_on", "closed_on", "close_reason", "version"),
+                    "last_contact_on", "priority", "priority_rank", "priority_rule_set", "status", "opened_on", "closed_on", "close_reason", "version",
+                    "warning_served_on", "custody_reviewed_on", "custody_review_count", "ns_reviewed_on", "td_followed_up_on"),
     "docket_checkin": ("id", "case_id", "office_id", "officer_id", "scheduled_for", "occurred_at", "outcome",
                        "method", "records_check", "records_check_detail"),
     "workload_timelogentry": ("id", "officer_id", "office_id", "case_id", "activity", "started_at", "minutes"),
@@ -88,6 +91,7 @@ class Inputs:
     activities: Mapping[str, ActivitySpec]
     offenses: list[OffenseSpec]
     calibration: dict = field(default_factory=lambda: load_toml("calibration.toml"))
+    country_quotas: Mapping[str, int] = field(default_factory=dict)  # alpha-2 -> national documents a year
     aggregates: dict = field(default_factory=load_aggregates)
 
 
@@ -154,23 +158,34 @@ def plan(inputs: Inputs) -> list[OfficePlan]:
     ]
 
 
-def capacity_factor(inputs: Inputs, plans: list[OfficePlan]) -> np.ndarray:
-    """Per office, the share of required case work its officers can do: min(1, available / required).
+def load_ratio(inputs: Inputs, plans: list[OfficePlan]) -> np.ndarray:
+    """Per office, required case minutes ÷ available minutes (the office's capacity % / 100).
 
     Required minutes use the full rates of :func:`_case_rates`; available minutes are the
     officers' productive hours less their collateral duties. Computed on the full-scale plan so
-    the factor does not depend on the scale (small scales would otherwise round officers up).
+    the ratio does not depend on the scale (small scales would otherwise round officers up).
     """
     cal = inputs.calibration
     collateral = sum(rate * inputs.activities[a].mean_minutes for a, rate in cal["collateral_per_officer_month"].items())
     available_per_officer = cal["capacity"]["productive_hours_per_year"] * 60 / 12 - collateral
     mix = _national_type_mix(inputs)
     required_per_case = sum(share * _expected_minutes(inputs, sup, stage, full=False) for (sup, stage), share in mix.items())
-    factors = []
-    for p in plans:
-        required = p.cases_at_full_scale * required_per_case
-        factors.append(min(1.0, p.officers_at_full_scale * available_per_officer / required) if required else 1.0)
-    return np.array(factors)
+    return np.array([p.cases_at_full_scale * required_per_case / (p.officers_at_full_scale * available_per_officer)
+                     for p in plans])
+
+
+def capacity_factor(inputs: Inputs, plans: list[OfficePlan]) -> np.ndarray:
+    """Per office, the share of required case work its officers can do: min(1, available / required)."""
+    return np.minimum(1.0, 1.0 / np.maximum(load_ratio(inputs, plans), 1e-9))
+
+
+def records_check_shares(inputs: Inputs, factor: float) -> tuple[float, float]:
+    """Share of attended check-ins whose records check is run (in person, ATD) in an office that
+    can do ``factor`` of its required work: the share at capacity × factor ** exponent
+    (docs/synthetic-docket.md, "Work under load")."""
+    load = inputs.calibration["load"]
+    scale = factor ** load["records_check_exponent"]
+    return load["records_check_share_at_capacity"] * scale, load["records_check_share_atd_at_capacity"] * scale
 
 
 def _stage_shares(cal: dict) -> tuple[float, float]:
@@ -199,18 +214,25 @@ def _case_rates(inputs: Inputs, supervision: str, stage: str) -> dict[str, float
     return rates
 
 
-def _expected_minutes(inputs: Inputs, supervision: str, stage: str, *, full: bool) -> float:
+def _expected_minutes(inputs: Inputs, supervision: str, stage: str, *, full: bool,
+                      records_check: tuple[float, float] | None = None) -> float:
     """Expected officer minutes per case-month at full capacity.
 
-    ``full=False`` is practice as measured ("what is": records checks often skipped);
-    ``full=True`` is practice as required ("what should be": a records check at every check-in).
+    ``full=False`` is practice as measured ("what is": records checks often skipped; the national
+    shares, or ``records_check`` = (in person, ATD) shares of one office); ``full=True`` is practice
+    as required ("what should be": a records check at every check-in).
     """
     cal, act = inputs.calibration, inputs.activities
     ci = cal["checkins"]
     rates = _case_rates(inputs, supervision, stage)
     atd = supervision == "atd"
     interview = act["atd_review" if atd else "check_in"].mean_minutes
-    rc_share = 1.0 if full else ci["records_check_share_atd" if atd else "records_check_share"]
+    if full:
+        rc_share = 1.0
+    elif records_check is not None:
+        rc_share = records_check[1 if atd else 0]
+    else:
+        rc_share = ci["records_check_share_atd" if atd else "records_check_share"]
     minutes = rates.pop("check_in_event") * ci["appear_share"] * (interview + rc_share * act["records_check"].mean_minutes)
     return minutes + sum(rate * act[a].mean_minutes for a, rate in rates.items())
 
@@ -324,7 +346,7 @@ OfficeBatch = dict[str, dict[str, np.ndarray]]
 
 
 def generate_office(inputs: Inputs, p: OfficePlan, factor: float, ids: IdCounters, names: NamePools,
-                    weights: TrueWeights) -> OfficeBatch:
+                    weights: TrueWeights, quotas: Mapping[str, int] | None = None) -> OfficeBatch:
     """Draw one office's rows. Returns {table: {column: array}} in COLUMNS order."""
     cal = inputs.calibration
     rng = np.random.default_rng([inputs.seed, p.index])
@@ -361,21 +383,17 @@ def generate_office(inputs: Inputs, p: OfficePlan, factor: float, ids: IdCounter
     age_years = np.clip(rng.normal(ppl["age_mean"], ppl["age_sd"], n), 18, 85)
     birth = as_of - (age_years * 365.25).astype(np.int64).astype("timedelta64[D]")
     years_here = np.minimum(rng.exponential(ppl["years_since_entry_mean"], n), age_years - 0.5)
-    entry = as_of - (years_here * 365.25).astype(np.int64).astype("timedelta64[D]")
+    entry = np.minimum(as_of - (years_here * 365.25).astype(np.int64).astype("timedelta64[D]"), as_of - np.timedelta64(1, "D"))
     manners = list(ppl["entry_manner"])
     manner = np.array(manners, dtype=object)[rng.choice(len(manners), n, p=_normalised(ppl["entry_manner"].values()))]
-    ewi = manner == "ewi"
-    at_border = ewi & (rng.random(n) < ppl["apprehended_at_border_share_of_ewi"])
-    at_port = ~at_border & (rng.random(n) < ppl["apprehended_at_port_share"])
-    apprehension = np.where(at_border | at_port, entry + rng.integers(0, 10, n).astype("timedelta64[D]"),
-                            _uniform_days(rng, entry, as_of))
-    apprehension = np.minimum(apprehension, as_of - np.timedelta64(1, "D"))
-    place = np.where(at_border, "border", np.where(at_port, "port_of_entry", "interior")).astype(object)
+    entry_event, apprehension, place = _apprehensions(rng, cal["apprehension"], manner, entry, as_of)
     d = cal["docket"]
     claim_u = rng.random(n)
     claim = np.where(claim_u < d["citizenship_claim_open_share"], "open",
                      np.where(claim_u < d["citizenship_claim_open_share"] + d["citizenship_claim_rejected_share"],
                               "rejected", "none")).astype(object)
+    charges = rng.poisson(d["pending_charges_rate"], n)
+    charges_filed = np.maximum(as_of - rng.integers(1, d["pending_charges_max_age_days"], n).astype("timedelta64[D]"), entry)
     batch["docket_person"] = {
         "id": person_ids,
         "a_number": a_numbers(person_ids),
@@ -391,7 +409,8 @@ def generate_office(inputs: Inputs, p: OfficePlan, factor: float, ids: IdCounter
         "national_security_flag": rng.random(n) < d["national_security_share"],
         "gang_flag": rng.random(n) < d["gang_share"],
         "citizenship_claim": claim,
-        "pending_criminal_charges": rng.poisson(d["pending_charges_rate"], n),
+        "pending_criminal_charges": charges,
+        "pending_charges_filed_on": _dates(np.where(charges > 0, charges_filed, np.datetime64("NaT", "D"))),
         "visa_fraud_finding": rng.random(n) < d["visa_fraud_share"],
         "public_benefits_abuse": rng.random(n) < d["public_benefits_abuse_share"],
         "office_id": np.full(n, p.office_id),
@@ -421,6 +440,10 @@ def generate_office(inputs: Inputs, p: OfficePlan, factor: float, ids: IdCounter
         np.where(is_appeal, appeal_filed - (rng.uniform(0.5, 3.0, n) * 365.25).astype(np.int64).astype("timedelta64[D]"),
                  as_of - (rng.exponential(2.5, n) * 365.25 + 1).astype(np.int64).astype("timedelta64[D]")))
     proceedings = np.minimum(np.maximum(proceedings, entry), as_of - np.timedelta64(1, "D"))
+    # Apprehended while entering: the Notice to Appear follows the apprehension within weeks.
+    notice_days = cal["apprehension"]["notice_to_appear_within_days"]
+    proceedings = np.where(entry_event, np.minimum(apprehension + rng.integers(0, notice_days, n).astype("timedelta64[D]"),
+                                                   as_of - np.timedelta64(1, "D")), proceedings)
     final_date = np.maximum(final_date, proceedings)
     appeal_filed = np.maximum(appeal_filed, proceedings)
     nat = np.datetime64("NaT", "D")
@@ -436,8 +459,10 @@ def generate_office(inputs: Inputs, p: OfficePlan, factor: float, ids: IdCounter
     exposure_start = np.maximum(opened, window_start)
     case_months = np.maximum((as_of - exposure_start).astype(np.int64), 0) / DAYS_PER_MONTH
     type_key = supervision.astype(str).astype(object) + "/" + stage.astype(str).astype(object)
+    rc_shares = records_check_shares(inputs, factor)
     rate_table = {
-        key: (_case_rates(inputs, *key.split("/")), _expected_minutes(inputs, *key.split("/"), full=False),
+        key: (_case_rates(inputs, *key.split("/")),
+              _expected_minutes(inputs, *key.split("/"), full=False, records_check=rc_shares),
               _expected_minutes(inputs, *key.split("/"), full=True))
         for key in np.unique(type_key)
     }
@@ -446,15 +471,15 @@ def generate_office(inputs: Inputs, p: OfficePlan, factor: float, ids: IdCounter
         cm = float(case_months[mask].sum())
         weights.add(key, cm, cm * factor * what_is, should_be)
 
-    ci_rate = np.array([rate_table[k][0]["check_in_event"] for k in type_key])
-    n_ci = rng.poisson(ci_rate * factor * case_months)
-    ci_case = np.repeat(np.arange(n), n_ci)
-    ci_day = _uniform_days(rng, exposure_start[ci_case], np.full(len(ci_case), as_of))
+    # Each case is seen every cadence / factor days (an office that can do 40 % of its work sees
+    # each case at 40 % of the required rate), from a random phase after the case opened.
+    interval = cadence / factor
+    ci_case, ci_day, before_window_visit = _visits(rng, opened, interval, window_start, as_of)
     ci_officer = _acting_officer(rng, officer_of_case[ci_case], active_officers, officer_ids, status)
     ci_cal = cal["checkins"]
     appeared = rng.random(len(ci_case)) < ci_cal["appear_share"]
     atd = supervision[ci_case] == "atd"
-    rc_run = appeared & (rng.random(len(ci_case)) < np.where(atd, ci_cal["records_check_share_atd"], ci_cal["records_check_share"]))
+    rc_run = appeared & (rng.random(len(ci_case)) < np.where(atd, rc_shares[1], rc_shares[0]))
     hit = rc_run & (rng.random(len(ci_case)) < ci_cal["records_check_hit_share"])
     ci_time = ci_day.astype("datetime64[s]") + (8 * 3600 + rng.integers(0, 8 * 3600, len(ci_case))).astype("timedelta64[s]")
     occurred = np.where(appeared, _datetimes(ci_time), None)
@@ -472,15 +497,17 @@ def generate_office(inputs: Inputs, p: OfficePlan, factor: float, ids: IdCounter
         "records_check_detail": np.where(hit, "criminal history record found; referred to supervisor", "").astype(object),
     }
 
-    # Last contact: the latest attended check-in, else a day before the window (or none).
+    # Last contact: the latest attended check-in, else the last scheduled visit before the window
+    # (its record is older than the history kept), else none.
     last_contact = np.full(n, nat)
     if appeared.any():
         # NaT is the smallest int64, so a maximum over the raw values keeps the latest date.
         np.maximum.at(last_contact.view(np.int64), ci_case[appeared], ci_day[appeared].view(np.int64))
     no_contact = np.isnat(last_contact)
-    before_window = no_contact & (opened < window_start)
-    last_contact[before_window] = _uniform_days(rng, opened[before_window], np.full(int(before_window.sum()), window_start))
+    last_contact[no_contact] = before_window_visit[no_contact]
     next_due = np.where(np.isnat(last_contact), opened, last_contact) + cadence.astype("timedelta64[D]")
+    work = _case_work(rng, cal["load"], factor, opened, is_final, final_date, as_of,
+                      load_rules().param("custody_review", "milestones_days")["non_detained"])
 
     officer_col = officer_of_case.astype(object)
     officer_col[officer_of_case == 0] = None
@@ -509,6 +536,11 @@ def generate_office(inputs: Inputs, p: OfficePlan, factor: float, ids: IdCounter
         "closed_on": np.full(n, None, dtype=object),
         "close_reason": np.full(n, "", dtype=object),
         "version": np.ones(n, dtype=np.int64),
+        "warning_served_on": _dates(work["warning_served_on"]),
+        "custody_reviewed_on": _dates(work["custody_reviewed_on"]),
+        "custody_review_count": work["custody_review_count"],
+        "ns_reviewed_on": _dates(np.where(batch["docket_person"]["national_security_flag"], work["reviewed_on"], nat)),
+        "td_followed_up_on": np.full(n, None, dtype=object),  # set below for cases with a pending request
     }
 
     batch["workload_timelogentry"] = _time_log(
@@ -517,7 +549,15 @@ def generate_office(inputs: Inputs, p: OfficePlan, factor: float, ids: IdCounter
         active_officers)
 
     batch["countries_traveldocumentrequest"] = _travel_documents(
-        inputs, rng, ids, p.office_id, person_ids[is_final], citizenship[is_final], final_date[is_final], as_of)
+        inputs, rng, ids, p.office_id, person_ids[is_final], citizenship[is_final], final_date[is_final], as_of,
+        current=work["current"][is_final], quotas=quotas or {})
+    # A pending request is followed up on a current case (the follow-up day: the case's review day).
+    requests = batch["countries_traveldocumentrequest"]
+    pending = np.isin(requests["status"], ("requested", "interview"))
+    followed = np.zeros(n, dtype=bool)
+    followed[requests["case_id"][pending] - person_ids[0]] = True
+    followed &= work["current"]
+    batch["docket_case"]["td_followed_up_on"] = _dates(np.where(followed, work["reviewed_on"], nat))
 
     open_cases = np.bincount(np.searchsorted(officer_ids, officer_of_case[officer_of_case > 0]), minlength=p.officers)
     batch["offices_officer"] = {
@@ -533,6 +573,112 @@ def generate_office(inputs: Inputs, p: OfficePlan, factor: float, ids: IdCounter
         "open_cases": open_cases,
     }
     return {table: batch[table] for table in TABLES}
+
+
+def _apprehensions(rng, cal: dict, manner: np.ndarray, entry: np.ndarray, as_of: np.datetime64):
+    """(entry-event mask, last apprehension day, place) per person.
+
+    An entry without inspection is, for a share of people, ended by an apprehension at the
+    border (or a port of entry) within a few days: the unlawful-entry event the priority rules
+    name. That share is higher for recent entries (people apprehended at the border and released
+    into proceedings) than for old ones. Everyone else was last apprehended on a uniform day
+    between the entry and the as-of date, in the interior or, for a few, near the border long
+    after entering (which is not the entry event). docs/synthetic-docket.md, "People".
+    """
+    n = len(manner)
+    recent = (as_of - entry).astype(np.int64) < cal["recent_entry_years"] * 365.25
+    share = np.where(recent, cal["entry_event_share_of_recent_ewi"], cal["entry_event_share_of_older_ewi"])
+    entry_event = (manner == "ewi") & (rng.random(n) < share)
+    at_port = entry_event & (rng.random(n) < cal["port_of_entry_share_of_entry_events"])
+    near_border = ~entry_event & (rng.random(n) < cal["border_area_share_of_other_apprehensions"])
+    apprehension = np.where(entry_event, entry + rng.integers(0, cal["entry_event_max_days"] + 1, n).astype("timedelta64[D]"),
+                            _uniform_days(rng, entry, np.full(n, as_of)))
+    apprehension = np.minimum(apprehension, as_of - np.timedelta64(1, "D"))
+    place = np.where(at_port, "port_of_entry", np.where(entry_event | near_border, "border", "interior")).astype(object)
+    return entry_event, apprehension, place
+
+
+def _visits(rng, opened: np.ndarray, interval: np.ndarray, window_start: np.datetime64, as_of: np.datetime64):
+    """Scheduled visits of each case: opened + phase + k * interval (phase uniform in one interval).
+
+    Returns (case index, day) of every visit in the history window, and per case the day of its
+    last visit before the window (NaT if none) — a contact whose record is older than the window.
+    """
+    n = len(opened)
+    opened_day = opened.astype(np.int64).astype(float)
+    first = opened_day + rng.random(n) * interval
+    start, end = float(window_start.astype(np.int64)), float(as_of.astype(np.int64))
+    k_first = np.maximum(0.0, np.ceil((start - first) / interval))
+    k_last = np.floor((end - 1 - first) / interval)
+    count = np.maximum(0, k_last - k_first + 1).astype(np.int64)
+    case = np.repeat(np.arange(n), count)
+    offsets = np.arange(len(case)) - np.repeat(np.cumsum(count) - count, count)
+    day = np.floor(first[case] + (k_first[case] + offsets) * interval[case]).astype(np.int64).astype("datetime64[D]")
+    k_before = np.minimum(k_first - 1, k_last)
+    before = np.where(k_before >= 0, np.floor(first + k_before * interval), np.nan)
+    before_day = np.full(n, np.datetime64("NaT", "D"))
+    has = ~np.isnan(before)
+    before_day[has] = before[has].astype(np.int64).astype("datetime64[D]")
+    return case, day, before_day
+
+
+def _case_work(rng, cal: dict, factor: float, opened, is_final, final_date, as_of, milestones: list[int]) -> dict:
+    """What officers kept current on each case, beyond check-ins. A case is current with
+    probability share_at_capacity x factor (the office's capacity factor), a final-order case with
+    probability share_at_capacity x factor ** removal_work_exponent (removal work comes first).
+    On a current case the Form I-229(a) warning was served, the custody reviews held, the
+    national-security review and the travel-document follow-up done within the last month; a case
+    that is behind has none of that. docs/synthetic-docket.md, "Work under load"."""
+    n = len(opened)
+    nat = np.datetime64("NaT", "D")
+    share = cal["current_share_at_capacity"] * np.where(is_final, factor ** cal["removal_work_exponent"], factor)
+    current = rng.random(n) < share
+    age = (as_of - final_date).astype(np.int64)
+    served = current & is_final & (age > cal["warning_served_after_days"][0])
+    lo, hi = cal["warning_served_after_days"]
+    warning = np.where(served, np.minimum(final_date + rng.integers(lo, hi + 1, n).astype("timedelta64[D]"),
+                                          as_of - np.timedelta64(1, "D")), nat)
+    passed = np.zeros(n, dtype=np.int64)
+    for m in milestones:
+        passed += is_final & (age > m)
+    count = np.where(current, passed, 0)
+    last_milestone = np.array([0, *milestones], dtype=np.int64)[count]
+    reviewed_at_milestone = np.where(count > 0, final_date + (last_milestone - rng.integers(0, 10, n)).astype("timedelta64[D]"), nat)
+    recent = as_of - rng.integers(1, cal["review_within_days"], n).astype("timedelta64[D]")
+    reviewed = np.where(current, np.maximum(recent, opened), nat)
+    return {"current": current, "warning_served_on": warning, "custody_review_count": count,
+            "custody_reviewed_on": reviewed_at_milestone, "reviewed_on": reviewed}
+
+
+def _over_quota(country: str, quota: int, citizenship, outcome, decided, undecided) -> np.ndarray:
+    """Documents of ``country`` issued beyond ``quota`` in their fiscal year (1 October), in date order."""
+    over = np.zeros(len(outcome), dtype=bool)
+    idx = np.flatnonzero((citizenship == country) & (outcome == "issued") & ~undecided)
+    if not len(idx):
+        return over
+    day = decided[idx]
+    fiscal_year = (day + np.timedelta64(92, "D")).astype("datetime64[Y]").astype(np.int64)  # 1 Oct starts the next year
+    order = np.lexsort((day.astype(np.int64), fiscal_year))
+    years = fiscal_year[order]
+    rank = np.arange(len(order)) - np.searchsorted(years, years)  # position within its fiscal year
+    over[idx[order[rank >= quota]]] = True
+    return over
+
+
+def quota_shares(inputs: Inputs, plans: list[OfficePlan]) -> dict[str, np.ndarray]:
+    """Per quota country, each office's expected share of that country's cases (cases x mix)."""
+    out = {}
+    mixes = [_citizenship_mix(inputs, p.code) for p in plans]
+    for country in inputs.country_quotas:
+        weight = np.array([p.cases * float(w[list(c).index(country)]) if country in set(c) else 0.0
+                           for p, (c, w) in zip(plans, mixes, strict=True)])
+        out[country] = weight / weight.sum() if weight.sum() else weight
+    return out
+
+
+def office_quotas(inputs: Inputs, shares: dict[str, np.ndarray], index: int) -> dict[str, int]:
+    """An office's yearly document quota per country: national quota x scale x its share."""
+    return {c: int(round(inputs.country_quotas[c] * inputs.scale * float(s[index]))) for c, s in shares.items()}
 
 
 def _normalised(values) -> np.ndarray:
@@ -665,12 +811,23 @@ def _time_log(inputs, rng, ids, p, factor, n, case_months, exposure_start, as_of
     }
 
 
-def _travel_documents(inputs: Inputs, rng, ids: IdCounters, office_id: int, case_ids, citizenship, final_date, as_of) -> dict:
+def _travel_documents(inputs: Inputs, rng, ids: IdCounters, office_id: int, case_ids, citizenship, final_date, as_of,
+                      *, current: np.ndarray, quotas: Mapping[str, int]) -> dict:
+    """Travel-document requests of one office's final-order cases.
+
+    A current case has a request (share ``request_share_given_current``), made within the last
+    ``current_request_within_days`` (so an issued document is still valid); a case that is behind
+    has one with a small share, made at any time in the last three years. A quota country issues
+    at most ``quotas[country]`` documents a fiscal year at this office (its share of the national
+    quota at this scale); documents beyond it wait, pending."""
     td = inputs.calibration["travel_documents"]
-    requested = rng.random(len(case_ids)) < td["request_share_of_final_orders"]
-    case_ids, citizenship, final_date = case_ids[requested], citizenship[requested], final_date[requested]
+    load = inputs.calibration["load"]
+    u = rng.random(len(case_ids))
+    requested = np.where(current, u < load["request_share_given_current"], u < load["request_share_when_behind"])
+    case_ids, citizenship, final_date, recent = case_ids[requested], citizenship[requested], final_date[requested], current[requested]
     m = len(case_ids)
-    earliest = np.maximum(final_date, as_of - np.timedelta64(3 * 365, "D"))
+    window = np.where(recent, load["current_request_within_days"], 3 * 365).astype("timedelta64[D]")
+    earliest = np.maximum(final_date, as_of - window)
     requested_on = _uniform_days(rng, earliest, np.full(m, as_of))
     tiers = np.array([inputs.country_tiers.get(c, "cooperative") for c in citizenship], dtype=object)
     issued_p = np.array([td["tier"][t]["issued"] for t in tiers])
@@ -682,6 +839,8 @@ def _travel_documents(inputs: Inputs, rng, ids: IdCounters, office_id: int, case
     u = rng.random(m)
     outcome = np.where(u < issued_p, "issued", np.where(u < issued_p + refused_p, "refused", "pending")).astype(object)
     undecided = (outcome == "pending") | (decided >= as_of)
+    for country, quota in quotas.items():
+        undecided |= _over_quota(country, quota, citizenship, outcome, decided, undecided)
     expires = decided + np.timedelta64(td["issued_validity_days"], "D")
     nat = np.datetime64("NaT", "D")
     status = np.where(undecided, np.where(as_of - requested_on > np.timedelta64(30, "D"), "interview", "requested"),
