@@ -9,11 +9,13 @@ urlpatterns = [
     path("accounts/", include("caseload.web.accounts")),
     path("admin/", admin.site.urls),
     path("audit/", include("caseload.core.urls")),
-    path("docket/", include("caseload.docket.urls")),
+    path("", include("caseload.docket.urls")),
+    path("", include("caseload.workload.urls")),
     path("policy/", include("caseload.policy.urls")),
     path("training/", include("caseload.training.urls")),
     path("countries/", include("caseload.countries.urls")),
     path("staffing/", include("caseload.staffing.urls")),
+    path("office/", include("caseload.offices.urls")),
     path("planning/forecast/", include("caseload.forecast.urls")),
 ]
 

@@ -148,7 +148,7 @@ def _check_present(officer: Officer) -> None:
 
 
 def do_start_leave(*, officer_id: int, from_: dt.date, until: dt.date | None = None, actor=None,
-                   actor_label: str | None = None) -> dict:
+                   actor_label: str | None = None, reason: str = "") -> dict:
     """Put an officer on leave from ``from_`` (today or earlier) until ``until`` (optional, expected).
 
     The officer keeps their cases and is excluded from automatic assignment until they return."""
@@ -163,11 +163,11 @@ def do_start_leave(*, officer_id: int, from_: dt.date, until: dt.date | None = N
         cases = officer.cases.filter(status="open").count()
         audit.record(action="officer.leave_started", actor=actor, actor_label=actor_label, object_type="officer",
                      object_id=officer.pk, office_id=officer.office_id,
-                     details={"from": from_, "until": until, "open_cases": cases})
+                     details={"from": from_, "until": until, "open_cases": cases, **({"reason": reason} if reason else {})})
     return {**_officer_dict(officer), "cases": cases}
 
 
-def do_return_from_leave(*, officer_id: int, actor=None, actor_label: str | None = None) -> dict:
+def do_return_from_leave(*, officer_id: int, actor=None, actor_label: str | None = None, reason: str = "") -> dict:
     with transaction.atomic():
         officer = access_officer(officer_id, for_update=True)
         if officer.status != OfficerStatus.LEAVE:
@@ -176,7 +176,8 @@ def do_return_from_leave(*, officer_id: int, actor=None, actor_label: str | None
         officer.status, officer.leave_from, officer.leave_until = OfficerStatus.ACTIVE, None, None
         officer.save(update_fields=["status", "leave_from", "leave_until"])
         audit.record(action="officer.returned", actor=actor, actor_label=actor_label, object_type="officer",
-                     object_id=officer.pk, office_id=officer.office_id, details={"leave": leave, "returned_on": clock.today()})
+                     object_id=officer.pk, office_id=officer.office_id, details={"leave": leave, "returned_on": clock.today(),
+                                                                                  **({"reason": reason} if reason else {})})
     return _officer_dict(officer)
 
 

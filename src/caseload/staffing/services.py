@@ -674,8 +674,9 @@ def officer_capacity(*, office: str | None = None, weights_kind: str = WeightKin
 
 def balance_office(code: str, *, max_moves: int | None = None, apply: bool = False, actor_label: str = "cli:balance",
                    weights_kind: str = WeightKind.MEASURED, time_limit: float | None = None,
-                   method: str = "cp-sat") -> dict:
-    """Propose (and with ``apply`` perform) reassignments inside one office."""
+                   method: str = "cp-sat", actor=None, reason: str = "") -> dict:
+    """Propose (and with ``apply`` perform) reassignments inside one office. ``actor`` (a user)
+    and ``reason`` are recorded on each move's audit event."""
     started = time.perf_counter()
     if max_moves is not None and max_moves < 0:
         raise UsageError("invalid_max_moves", "--max-moves must be 0 or more")
@@ -706,7 +707,8 @@ def balance_office(code: str, *, max_moves: int | None = None, apply: bool = Fal
         "moves_detail": detail,
     }
     if apply and detail:
-        do_apply_moves(office=office, moves=detail, actor_label=actor_label, method=AssignmentMethod.BALANCING)
+        do_apply_moves(office=office, moves=detail, actor_label=actor_label, method=AssignmentMethod.BALANCING,
+                       actor=actor, reason=reason)
         result["applied"] = True
     result["seconds"] = round(time.perf_counter() - started, 3)
     return result
@@ -751,7 +753,8 @@ def _concrete_moves(cases: OfficeCases, officers: OfficeOfficers, p: balancing.P
     return moves
 
 
-def do_apply_moves(*, office: FieldOffice, moves: list[dict], actor_label: str, method: str) -> None:
+def do_apply_moves(*, office: FieldOffice, moves: list[dict], actor_label: str, method: str, actor=None,
+                   reason: str = "") -> None:
     """Reassign the cases in one transaction; refuse all if any case changed hands meanwhile."""
     now = clock.now()
     with transaction.atomic():
@@ -768,10 +771,7 @@ def do_apply_moves(*, office: FieldOffice, moves: list[dict], actor_label: str, 
         if changed != len(moves):
             raise Conflict("stale_assignment", f"{len(moves) - changed} of {len(moves)} cases changed hands or closed "
                                                "since the proposal was computed; nothing was moved, run it again")
-        touched = {m["to_officer"] for m in moves} | {m["from_officer"] for m in moves if m["from_officer"]}
-        for officer_id in touched:
-            Officer.objects.filter(pk=officer_id).update(
-                open_cases=Case.objects.filter(officer_id=officer_id, status=CaseStatus.OPEN).count())
+        _recount_open_cases({m["to_officer"] for m in moves} | {m["from_officer"] for m in moves if m["from_officer"]})
         AssignmentRecord.objects.bulk_create(
             [AssignmentRecord(case_id=m["case_id"], office=office, from_officer_id=m["from_officer"] or None,
                               to_officer_id=m["to_officer"], method=method, explanation=m["explanation"],
@@ -782,14 +782,58 @@ def do_apply_moves(*, office: FieldOffice, moves: list[dict], actor_label: str, 
             {"action": "case.reassigned" if m["from_officer"] else "case.assigned", "object_type": "case",
              "object_id": m["case_id"], "office_id": office.id,
              "details": {"from_officer": m["from_officer"], "to_officer": m["to_officer"], "method": method,
-                         "explanation": m["explanation"]}}
+                         "explanation": m["explanation"], **({"reason": reason} if reason else {})}}
             for m in moves
-        ], actor_label=actor_label)
+        ], actor=actor, actor_label=actor_label)
+
+
+def _recount_open_cases(officer_ids) -> None:
+    """Bring the denormalised ``open_cases`` of these officers in step (inside the assignment's transaction)."""
+    for officer_id in officer_ids:
+        Officer.objects.filter(pk=officer_id).update(
+            open_cases=Case.objects.filter(officer_id=officer_id, status=CaseStatus.OPEN).count())
+
+
+def do_assign_case(*, case: Case, officer_id: int, reason: str, actor=None, actor_label: str | None = None) -> AssignmentRecord:
+    """A supervisor's manual assignment (or reassignment) of one open case to a named officer.
+
+    The officer must be active in the case's office and unit, and hold the national-security
+    certification for a national-security case (the rule automatic assignment follows). ``case``
+    carries the version it was read with: a stale one is refused (``stale_case``). The case's
+    history, the audit event (with the reason) and the assignment record are written in one
+    transaction."""
+    from caseload.docket.lifecycle import check_open, check_reason, write_case
+
+    reason = check_reason(reason)
+    check_open(case)
+    target = Officer.objects.filter(pk=officer_id).first()
+    if target is None:
+        raise NotFound("unknown_officer", f"no officer with id {officer_id}")
+    if target.office_id != case.office_id or target.unit != case.unit or target.status != OfficerStatus.ACTIVE:
+        raise Conflict("officer_not_eligible", f"{target.name} is not an active officer of case {case.pk}'s office and unit")
+    if case.officer_id == target.pk:
+        raise Conflict("already_assigned", f"case {case.pk} is already assigned to {target.name}")
+    if case.person.national_security_flag and target.pk not in certified_officers(
+            parameters()["balance"]["gated_certification"], office=case.office, as_of=clock.today()):
+        raise Conflict("officer_not_certified",
+                       f"case {case.pk} is a national-security case and {target.name} does not hold the certification")
+    from_officer = case.officer_id
+    explanation = f"Assigned to {target.name} by {actor_label or actor.get_username()}: {reason}"
+    with transaction.atomic():
+        write_case(case, changes={"officer_id": target.pk}, action="case.reassigned" if from_officer else "case.assigned",
+                   actor=actor, actor_label=actor_label, reason=reason,
+                   details={"from_officer": from_officer, "to_officer": target.pk, "method": AssignmentMethod.MANUAL,
+                            "explanation": explanation})
+        _recount_open_cases({target.pk} | ({from_officer} if from_officer else set()))
+        return AssignmentRecord.objects.create(case_id=case.pk, office_id=case.office_id, from_officer_id=from_officer,
+                                               to_officer=target, method=AssignmentMethod.MANUAL, explanation=explanation,
+                                               assigned_at=clock.now(), actor_label=actor_label or actor.get_username())
 
 
 def assign_unassigned(code: str, *, apply: bool = True, actor_label: str = "cli:assign",
                       weights_kind: str = WeightKind.MEASURED, limit: int | None = None,
-                      unit: str = Unit.NON_DETAINED, case_ids=None, table: WeightTable | None = None) -> dict:
+                      unit: str = Unit.NON_DETAINED, case_ids=None, table: WeightTable | None = None, actor=None,
+                      reason: str = "") -> dict:
     """Give each unassigned open case of an office to the eligible officer with the lowest capacity %.
 
     Eligible: an active officer of the office and ``unit`` (non-detained by default), holding the
@@ -827,7 +871,8 @@ def assign_unassigned(code: str, *, apply: bool = True, actor_label: str = "cli:
                             + ("; national-security case: certified officers only." if key[1] else ".")),
         })
     if apply and moves:
-        do_apply_moves(office=office, moves=moves, actor_label=actor_label, method=AssignmentMethod.AUTOMATIC)
+        do_apply_moves(office=office, moves=moves, actor_label=actor_label, method=AssignmentMethod.AUTOMATIC,
+                       actor=actor, reason=reason)
     return {"office": office.code, "assigned": len(moves), "unplaced": unplaced, "applied": bool(apply and moves),
             "assignments": moves}
 
