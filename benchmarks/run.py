@@ -41,6 +41,10 @@ from pathlib import Path
 
 ROOT = Path(__file__).resolve().parents[1]
 RESULTS = ROOT / "benchmarks" / "results" / "latest.json"
+# The benchmarks measure production settings (CASELOAD_DEBUG=0), which require these keys; a run
+# outside production uses throwaway ones (inherited by the child processes it starts).
+os.environ.setdefault("CASELOAD_SECRET_KEY", "benchmarks-only-secret-key-not-for-production")
+os.environ.setdefault("CASELOAD_AUDIT_KEY", "benchmarks-only-audit-key-not-for-production")
 SEED = 1
 AS_OF = dt.date(2026, 11, 1)
 
