@@ -74,8 +74,19 @@ SAMPLES = {
     "countries:report": (lambda w: {}, None),
     "countries:escalation": (lambda w: {"code": "HT"}, None),
     "staffing-office": (lambda w: {"code": "WAS"}, lambda w: {"code": "BOS"}),
+    "offices:office": (lambda w: {"code": "WAS"}, lambda w: {"code": "BOS"}),
+    "offices:overdue": (lambda w: {"code": "WAS"}, lambda w: {"code": "BOS"}),
+    "offices:balance": (lambda w: {"code": "WAS"}, lambda w: {"code": "BOS"}),
     "forecast:page": (lambda w: {}, None),
     "forecast:status": (lambda w: {}, None),
+    "planning:staffing": (lambda w: {}, None),
+    "planning:workload": (lambda w: {}, None),
+    "planning:countries": (lambda w: {}, None),
+    "planning:country": (lambda w: {"code": "HT"}, None),
+    "planning:training": (lambda w: {}, None),
+    "planning:manual": (lambda w: {}, None),
+    "planning:status": (lambda w: {}, None),
+    "reports:management": (lambda w: {}, None),
 }
 
 

@@ -318,6 +318,10 @@ def _capacity_after(office: FieldOffice, doc: dict) -> dict[int, float | None]:
     return {int(o): (None if np.isnan(cap[i]) else round(float(cap[i]), 1)) for i, o in enumerate(officers.ids)}
 
 
+def officer_choices(user, office: FieldOffice) -> list[dict]:
+    return [{"id": pk, "name": name} for pk, name in sorted(_officer_names(user, office).items(), key=lambda kv: kv[1])]
+
+
 def overdue_list(user, office: FieldOffice, *, officer_id: int, task: str | None) -> dict:
     """The overdue tasks of one officer's cases (of one type, or all), from the officer's worklist."""
     from caseload.core.access import access_officer

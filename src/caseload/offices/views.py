@@ -73,8 +73,8 @@ def _decide(request, office):
 def overdue(request, code: str):
     office = access_office(request.user, code)
     officer = int_param(request, "officer")
-    if officer is None:
-        raise UsageError("officer_required", "name the officer: ?officer=ID")
+    if officer is None:  # no officer named: the office's officers to choose from
+        return render(request, "offices/overdue.html", {"office": office, "officers": pages.officer_choices(request.user, office)})
     doc = pages.overdue_list(request.user, office, officer_id=officer, task=request.GET.get("task", "").strip() or None)
     pages.record_page_read(request, doc)
     return render(request, "offices/overdue.html", doc)
