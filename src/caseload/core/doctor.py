@@ -22,7 +22,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 
 from django.db import connection, connections, transaction
-from django.db.utils import DatabaseError
+from django.db.utils import DatabaseError, load_backend
 
 from caseload.core import bulk
 
@@ -141,8 +141,10 @@ def _expected(vendor: str, key: tuple) -> Schema:
     else:
         tmpdir = tempfile.TemporaryDirectory(prefix="caseload-doctor-")
         settings["NAME"] = str(Path(tmpdir.name) / "expected.sqlite3")
-    connections.settings[_SCRATCH] = settings
-    scratch = connections[_SCRATCH]
+    # Registered as a connection but not in the settings: a connection made for one task (test
+    # runners allow those; the settings' aliases are the project's databases).
+    scratch = load_backend(settings["ENGINE"]).DatabaseWrapper(settings, alias=_SCRATCH)
+    connections[_SCRATCH] = scratch
     try:
         if namespace:  # through the scratch connection: committed at once, whatever the caller's transaction
             with scratch.cursor() as cur:
@@ -155,7 +157,6 @@ def _expected(vendor: str, key: tuple) -> Schema:
                 cur.execute(f"DROP SCHEMA IF EXISTS {namespace} CASCADE")
         scratch.close()
         del connections[_SCRATCH]
-        connections.settings.pop(_SCRATCH, None)
         if tmpdir:
             tmpdir.cleanup()
 
