@@ -32,7 +32,8 @@ def test_generate_then_summary_and_lists_in_json(tmp_path):
     assert set(summary["by_office"][0]) == {"office", "cases", "officers", "cases_per_officer"}
 
     officers = json.loads(run("officers", "list", "--office", "WAS", "--format", "json").stdout)
-    assert officers and all(set(o) == {"id", "name", "office", "unit", "cases"} and o["office"] == "WAS" for o in officers)
+    assert officers and all(set(o) == {"id", "name", "office", "unit", "status", "status_label", "leave_until", "departed_on",
+                                     "external_id", "cases"} and o["office"] == "WAS" for o in officers)
 
     cases = json.loads(run("docket", "list", "--office", "WAS", "--limit", "5", "--format", "json").stdout)
     assert len(cases) == 5 and set(cases[0]) == {"a_number", "case_id", "office", "officer", "supervision_type", "stage"}
