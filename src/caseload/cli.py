@@ -43,6 +43,7 @@ APP_COMMANDS = [
     ("caseload.core.ops_cli", None),
     ("caseload.offices.cli", "officers"),
     ("caseload.docket.intake_cli", None),
+    ("caseload.reports.cli", None),
 ]
 
 

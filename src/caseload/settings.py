@@ -72,6 +72,8 @@ INSTALLED_APPS = [
     "caseload.staffing",
     "caseload.ingest",
     "caseload.forecast",
+    "caseload.planning",
+    "caseload.reports",
     "caseload.web",
 ]
 

@@ -17,6 +17,8 @@ urlpatterns = [
     path("staffing/", include("caseload.staffing.urls")),
     path("office/", include("caseload.offices.urls")),
     path("planning/forecast/", include("caseload.forecast.urls")),
+    path("planning/", include("caseload.planning.urls")),
+    path("reports/", include("caseload.reports.urls")),
 ]
 
 handler403 = "caseload.web.views.forbidden"

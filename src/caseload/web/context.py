@@ -19,6 +19,8 @@ NAVIGATION = (
     ("Manual", "policy:manual", None),
     ("Training", "training:compliance", None),
     ("Countries", "countries:report", None),
+    ("Planning", "planning:staffing", {"supervisor", "hq_analyst", "auditor", "administrator"}),
+    ("Report", "reports:management", {"supervisor", "hq_analyst", "auditor", "administrator"}),
     ("Audit", "audit:events", {"auditor", "administrator"}),
     ("Administration", "admin:index", {"administrator"}),
 )
