@@ -225,7 +225,7 @@ class Report:
 
 
 def _pending_loads() -> list[dict]:
-    return [{"label": r.label, "owner": r.owner, "started_at": r.started_at.isoformat(),
+    return [{"label": r.label, "owner": r.owner, "started_at": r.started_at.isoformat(), "resumable": r.resumable,
              "dropped": [f"{d['kind']} {d['name']}" for d in r.dropped]} for r in bulk.interrupted_loads()]
 
 

@@ -32,8 +32,9 @@ def doctor(repair: Annotated[bool, typer.Option("--repair", help="restore what i
         for error in report.errors:
             stderr.print(f"[red]not repaired[/red]: {error['kind']} {error['name']}: {error['reason']}", highlight=False)
         for load in report.interrupted_loads:
-            stderr.print(f"interrupted load {load['label']} ({load['started_at']}) dropped: {', '.join(load['dropped']) or 'nothing left'}",
-                         highlight=False)
+            dropped = f"dropped {', '.join(load['dropped'])}" if load["dropped"] else "its schema changes are restored"
+            rerun = "run it again to complete it" if load["resumable"] else "its data is partial: run it again to redo it"
+            stderr.print(f"interrupted load {load['label']} ({load['started_at']}): {dropped}; {rerun}", highlight=False)
         if report.differences:
             table("Schema differences", ["object", "kind", "table", "problem", "repairable"],
                   [[d.name, d.kind, d.table, d.problem, "yes" if d.repairable else "no"] for d in report.differences])
