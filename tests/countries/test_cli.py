@@ -54,7 +54,8 @@ def test_removals_and_durations(tmp_path):
 def test_report_json_rows_have_exactly_the_documented_keys():
     final_order_case("HT")
     rows = run_json("report", "--as-of", "2026-06-01")
-    assert all(set(r) == {"country", "tier", "suggested_tier", "open_final_orders", "pending_requests",
+    assert all(set(r) == {"country", "tier", "tier_source", "tier_effective_on", "tier_estimate", "suggested_tier",
+                          "suggested_tier_held_back", "open_final_orders", "pending_requests",
                           "median_days_to_issue", "refusal_rate", "pending_over_90_days", "quota_remaining"} for r in rows)
     assert rows[0]["country"] == "HT" and rows[0]["open_final_orders"] == 1
     bad = run("report", "--as-of", "June 1st")

@@ -11,7 +11,7 @@ from caseload.core.errors import Conflict, NotFound, UsageError
 from caseload.core.models import AuditEvent
 from caseload.countries import config
 from caseload.countries.models import CooperationTierChange, Country
-from caseload.countries.services import REPORT_KEYS, access_country, do_set_tier, report, tier_history, tiers_as_of
+from caseload.countries.services import COOPERATIVE_BASELINE_SOURCE, REPORT_KEYS, access_country, do_set_tier, report, tier_history, tiers_as_of
 from tests.countries.builders import ACTOR, TODAY, days_ago, final_order_case, history
 
 pytestmark = pytest.mark.django_db
@@ -105,19 +105,32 @@ def row(rows, code):
 def test_report_figures_are_exact_and_the_suggestion_can_disagree_with_the_official_tier(docket):
     rows = report(as_of=TODAY)
     assert all(tuple(r) == REPORT_KEYS for r in rows)
+    delayed_2016 = ("Estimate: one of the 62 cooperative-but-slow countries of OIG-17-51 by this product's reckoning; "
+                    "no public list names them")
     assert row(rows, "HT") == {
-        "country": "HT", "tier": "delayed", "suggested_tier": "uncooperative", "open_final_orders": 15,
+        "country": "HT", "tier": "delayed", "tier_source": delayed_2016, "tier_effective_on": "2016-08-01",
+        "tier_estimate": True, "suggested_tier": "uncooperative", "suggested_tier_held_back": None, "open_final_orders": 15,
         "pending_requests": 2, "median_days_to_issue": 115.0, "refusal_rate": 0.6, "pending_over_90_days": 1,
         "quota_remaining": None}
     assert row(rows, "MX") == {
-        "country": "MX", "tier": "cooperative", "suggested_tier": "cooperative", "open_final_orders": 11,
+        "country": "MX", "tier": "cooperative", "tier_source": COOPERATIVE_BASELINE_SOURCE, "tier_effective_on": "2016-08-01",
+        "tier_estimate": False, "suggested_tier": "cooperative", "suggested_tier_held_back": None, "open_final_orders": 11,
         "pending_requests": 0, "median_days_to_issue": 24.5, "refusal_rate": 0.0, "pending_over_90_days": 0,
         "quota_remaining": None}
-    assert row(rows, "GH") == {
-        "country": "GH", "tier": "uncooperative", "suggested_tier": None, "open_final_orders": 1, "pending_requests": 1,
+    assert row(rows, "GH") == {   # left the uncooperative list by May 2017 (ICE): at risk, an estimate
+        "country": "GH", "tier": "delayed",
+        "tier_source": "Estimate: left ICE's uncooperative list between May 2016 and May 2017 (ICE, July 2017); taken as at risk",
+        "tier_effective_on": "2017-05-16", "tier_estimate": True, "suggested_tier": None,
+        "suggested_tier_held_back": "0 decisions, 10 needed; 1 pending request, 10 needed",
+        "open_final_orders": 1, "pending_requests": 1,
         "median_days_to_issue": None, "refusal_rate": None, "pending_over_90_days": 1, "quota_remaining": None}
     assert row(rows, "CN") == {
-        "country": "CN", "tier": "restricted", "suggested_tier": None, "open_final_orders": 0, "pending_requests": 0,
+        "country": "CN", "tier": "restricted",
+        "tier_source": "OIG-17-51 (13 Apr 2017): limits the number of travel documents it issues; "
+                       "the yearly quota of 1200 is an estimate",
+        "tier_effective_on": "2016-08-01", "tier_estimate": True, "suggested_tier": None,
+        "suggested_tier_held_back": "0 decisions, 10 needed; 0 pending requests, 10 needed",
+        "open_final_orders": 0, "pending_requests": 0,
         "median_days_to_issue": None, "refusal_rate": None, "pending_over_90_days": 0, "quota_remaining": 1200}
     assert [r["country"] for r in rows[:3]] == ["HT", "MX", "GH"]
     assert not any(r["country"] == "FR" for r in rows)  # nothing on record and cooperative
@@ -163,3 +176,20 @@ def test_a_quota_country_is_suggested_restricted_unless_measured_uncooperative()
     base = {"median_days_to_issue": 100, "pending_over_90_share": 0.0, "decisions": 20, "pending": 0}
     assert config.suggest_tier(refusal_rate=0.1, has_quota=True, **base) == "restricted"
     assert config.suggest_tier(refusal_rate=0.5, has_quota=True, **base) == "uncooperative"
+
+
+def test_a_held_back_suggestion_says_how_much_evidence_is_missing():
+    from caseload.countries import config as cfgmod
+
+    assert cfgmod.held_back(decisions=7, pending=1) == "7 decisions, 10 needed; 1 pending request, 10 needed"
+    assert cfgmod.held_back(decisions=1, pending=0) == "1 decision, 10 needed; 0 pending requests, 10 needed"
+    case = final_order_case("MX")
+    for i in range(7):
+        history(case, requested_on=days_ago(100 + i), status="issued", decided_on=days_ago(50), expires_on=days_ago(-100))
+    mexico = row(report(as_of=TODAY, only=["MX"]), "MX")
+    assert (mexico["suggested_tier"], mexico["suggested_tier_held_back"]) == (
+        None, "7 decisions, 10 needed; 0 pending requests, 10 needed")
+    for i in range(3):
+        history(case, requested_on=days_ago(120 + i), status="issued", decided_on=days_ago(60), expires_on=days_ago(-100))
+    mexico = row(report(as_of=TODAY, only=["MX"]), "MX")
+    assert (mexico["suggested_tier"], mexico["suggested_tier_held_back"]) == ("cooperative", None)

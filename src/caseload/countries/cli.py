@@ -78,7 +78,8 @@ def report_cmd(as_of: AsOf = None, fmt: FormatOption = Format.text) -> None:
     emit(fmt, rows, lambda: table(
         "Country cooperation", ["country", "tier", "suggested", "final orders", "pending", "median days", "refusal rate",
                                 "pending > 90 d", "quota left"],
-        [[r["country"], r["tier"], r["suggested_tier"] or "-", r["open_final_orders"], r["pending_requests"],
+        [[r["country"], r["tier"] + (" (estimate)" if r["tier_estimate"] else ""),
+          r["suggested_tier"] or f"- ({r['suggested_tier_held_back']})", r["open_final_orders"], r["pending_requests"],
           r["median_days_to_issue"], r["refusal_rate"], r["pending_over_90_days"], r["quota_remaining"]] for r in rows]))
 
 

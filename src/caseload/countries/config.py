@@ -89,6 +89,14 @@ def config(path: Path | None = None) -> Config:
     )
 
 
+def held_back(*, decisions: int, pending: int, cfg: Config | None = None) -> str:
+    """Why no tier is suggested: the evidence counts against their minimums, e.g.
+    "7 decisions, 10 needed; 3 pending requests, 10 needed"."""
+    cfg = cfg or config()
+    return (f"{decisions} decision{'s' if decisions != 1 else ''}, {cfg.min_decisions} needed; "
+            f"{pending} pending request{'s' if pending != 1 else ''}, {cfg.min_pending} needed")
+
+
 def suggest_tier(*, refusal_rate: float | None, median_days_to_issue: float | None, pending_over_90_share: float | None,
                  decisions: int, pending: int, has_quota: bool, cfg: Config | None = None) -> str | None:
     """The tier the measured figures point to, or None when there is too little evidence."""

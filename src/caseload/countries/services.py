@@ -36,43 +36,67 @@ COOPERATIVE_BASELINE_SOURCE = ("not listed as uncooperative, delayed or restrict
                                "(cooperation.toml; counts per OIG-17-51)")
 
 
-def tier_assignments() -> tuple[dt.date, dict[str, tuple[str, str, int | None]]]:
-    """From ``data/cooperation.toml``: effective date and {alpha2: (tier, source, quota)}."""
+ESTIMATE_MARK = "Estimate: "
+
+
+def is_estimate(source: str) -> bool:
+    """A tier or quota the reference data could not source (docs/countries.md, "Reference tiers")."""
+    return source.startswith(ESTIMATE_MARK) or "is an estimate" in source
+
+
+def tier_assignments() -> list[tuple[dt.date, dict[str, tuple[str, str, int | None]]]]:
+    """From ``data/cooperation.toml``, in date order: (effective date, {alpha2: (tier, source, quota)}).
+
+    Every membership carries its block's source; an ``estimate`` block's sources start with
+    :data:`ESTIMATE_MARK`, an estimated quota says so after the source."""
     with _TIERS_FILE.open("rb") as fh:
         data = tomllib.load(fh)
-    out: dict[str, tuple[str, str, int | None]] = {}
-    for code in data["delayed"]["countries"]:
-        out[code] = (CooperationTier.DELAYED, data["delayed"]["source"], None)
-    for code in data["uncooperative"]["countries"]:
-        out[code] = (CooperationTier.UNCOOPERATIVE, data["uncooperative"]["source"], None)
-    for code, quota in data["restricted"]["quotas"].items():
-        out[code] = (CooperationTier.RESTRICTED, data["restricted"]["source"], quota)
-    return dt.date.fromisoformat(data["effective_on"]), out
+    by_date: dict[dt.date, dict[str, tuple[str, str, int | None]]] = {}
+    for block in data["block"]:
+        tier = block["tier"]
+        if tier not in CooperationTier.values:
+            raise ValueError(f"cooperation.toml: unknown tier {tier!r}")
+        source = (ESTIMATE_MARK if block.get("estimate") else "") + block["source"]
+        day = block["effective_on"]
+        entries = by_date.setdefault(day, {})
+        for code in block.get("countries", []):
+            entries[code] = (tier, source, None)
+        for code, quota in block.get("quotas", {}).items():
+            note = f"; the yearly quota of {quota} is an estimate" if block.get("quota_estimate") else ""
+            entries[code] = (tier, source + note, quota)
+    return sorted(by_date.items())
 
 
 def load_countries() -> int:
-    """Create every ISO 3166-1 country; record the reference tiers (every country, the
-    cooperative ones too, so a tier is known for any date from the reference date on).
+    """Create every ISO 3166-1 country; record the reference tiers as dated history: the first
+    list for every country (the cooperative ones too, so a tier is known for any date from the
+    reference date on), each later list for the countries it names.
 
-    A country whose tier was changed later (a newer history row) keeps its current tier.
+    A new country takes the latest reference tier; an existing one whose tier was changed after
+    the latest reference date (a newer history row) keeps its current tier.
     """
-    effective_on, tiers = tier_assignments()
+    lists = tier_assignments()
+    current: dict[str, tuple[str, str, int | None]] = {}
+    for _, entries in lists:
+        current.update(entries)
     existing = set(Country.objects.values_list("code", flat=True))
     new = []
     for c in pycountry.countries:
         if c.alpha_2 not in existing:
-            tier, _, quota = tiers.get(c.alpha_2, (CooperationTier.COOPERATIVE, "", None))
+            tier, _, quota = current.get(c.alpha_2, (CooperationTier.COOPERATIVE, "", None))
             new.append(Country(code=c.alpha_2, alpha3=c.alpha_3, name=getattr(c, "common_name", c.name),
                                cooperation_tier=tier, annual_document_quota=quota))
     Country.objects.bulk_create(new)
     known = existing | {c.code for c in new}
-    have_history = set(CooperationTierChange.objects.filter(effective_on=effective_on).values_list("country_id", flat=True))
-    CooperationTierChange.objects.bulk_create(
-        CooperationTierChange(country_id=code, tier=tier, annual_document_quota=quota, effective_on=effective_on,
-                              source=source, recorded_at=clock.now(), recorded_by="reference data")
-        for code in sorted(known - have_history)
-        for tier, source, quota in [tiers.get(code, (CooperationTier.COOPERATIVE, COOPERATIVE_BASELINE_SOURCE, None))]
-    )
+    for i, (effective_on, entries) in enumerate(lists):
+        have_history = set(CooperationTierChange.objects.filter(effective_on=effective_on).values_list("country_id", flat=True))
+        codes = known if i == 0 else set(entries) & known
+        CooperationTierChange.objects.bulk_create(
+            CooperationTierChange(country_id=code, tier=tier, annual_document_quota=quota, effective_on=effective_on,
+                                  source=source, recorded_at=clock.now(), recorded_by="reference data")
+            for code in sorted(codes - have_history)
+            for tier, source, quota in [entries.get(code, (CooperationTier.COOPERATIVE, COOPERATIVE_BASELINE_SOURCE, None))]
+        )
     return Country.objects.count()
 
 
@@ -173,7 +197,8 @@ def do_set_tier(*, country: Country, tier: str, effective_on: dt.date, source: s
 
 # --- The cooperation report --------------------------------------------------------------------
 
-REPORT_KEYS = ("country", "tier", "suggested_tier", "open_final_orders", "pending_requests", "median_days_to_issue",
+REPORT_KEYS = ("country", "tier", "tier_source", "tier_effective_on", "tier_estimate", "suggested_tier",
+               "suggested_tier_held_back", "open_final_orders", "pending_requests", "median_days_to_issue",
                "refusal_rate", "pending_over_90_days", "quota_remaining")
 
 
@@ -222,13 +247,19 @@ def report(*, as_of: dt.date | None = None, only: list[str] | None = None) -> li
         refusal_rate = round(f["refused_window"] / decided, 3) if decided else None
         median = medians.get(code)
         quota = tier.quota if tier else None
+        suggested = cfgmod.suggest_tier(
+            refusal_rate=refusal_rate, median_days_to_issue=median,
+            pending_over_90_share=stalled / n_pending if n_pending else None,
+            decisions=decided, pending=n_pending, has_quota=quota is not None, cfg=cfg)
+        source = tier.source if tier else ""
         rows.append({
             "country": code,
             "tier": tier.tier if tier else CooperationTier.COOPERATIVE,
-            "suggested_tier": cfgmod.suggest_tier(
-                refusal_rate=refusal_rate, median_days_to_issue=median,
-                pending_over_90_share=stalled / n_pending if n_pending else None,
-                decisions=decided, pending=n_pending, has_quota=quota is not None, cfg=cfg),
+            "tier_source": source,
+            "tier_effective_on": tier.effective_on.isoformat() if tier and tier.effective_on else None,
+            "tier_estimate": is_estimate(source),
+            "suggested_tier": suggested,
+            "suggested_tier_held_back": None if suggested else cfgmod.held_back(decisions=decided, pending=n_pending, cfg=cfg),
             "open_final_orders": final_orders.get(code, 0),
             "pending_requests": n_pending,
             "median_days_to_issue": median,
