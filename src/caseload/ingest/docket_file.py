@@ -37,7 +37,7 @@ from pathlib import Path
 
 from django.core.exceptions import ValidationError
 
-from caseload.core.errors import UsageError
+from caseload.core.errors import Conflict, UsageError
 from caseload.docket import anumber
 from caseload.ingest.foia import RefusedFile, _looks_binary, _stream
 
@@ -661,9 +661,9 @@ def do_import_docket(ins: Inspection, *, convictions: Inspection | None = None, 
                      update: bool = False, actor=None, actor_label: str | None = None,
                      progress: Callable[[int], None] | None = None) -> ImportResult:
     """Load an inspected docket file (see the module docstring); returns the counts."""
-    from django.db import connection, transaction
+    from django.db import IntegrityError, connection, transaction
 
-    from caseload.core import audit, bulk, clock
+    from caseload.core import audit, bulk
     from caseload.docket.intake import index_new_people
     from caseload.offices.models import FieldOffice, Officer
 
@@ -684,7 +684,10 @@ def do_import_docket(ins: Inspection, *, convictions: Inspection | None = None, 
     def plan(lines: list[int], c: dict[str, list], good: list[int], cur) -> tuple[list, list, list, list]:
         """Decide each valid row of a batch: (new people, new cases, new convictions, conflicts to update)."""
         a_col, office_col, opened_col, ext_col = c["a_number"], c["office"], c["opened_on"], c["officer_external_id"]
-        existing = _existing(cur, sorted({a_col[i] for i in good}), offices, officers)
+        wanted = {a_col[i] for i in good}
+        if loaded is not None:  # into an empty docket: only this run's people can exist already
+            wanted &= loaded
+        existing = _existing(cur, sorted(wanted), offices, officers)
         new_person_rows: list[tuple[int, int]] = []   # (row index, person id)
         new_case_rows: list[tuple[int, int, int | None]] = []   # (row index, person id, officer id)
         updates = []
@@ -761,6 +764,8 @@ def do_import_docket(ins: Inspection, *, convictions: Inspection | None = None, 
                              new_cases)
             if new_people:
                 index_new_people(new_people[0][0], new_people[-1][0])
+                if loaded is not None:
+                    loaded.update(p[1] for p in new_people)
             result.convictions += len(new_convictions)
             if update:
                 _apply_updates(updates, office_ids, actor=actor, actor_label=label)
@@ -773,6 +778,7 @@ def do_import_docket(ins: Inspection, *, convictions: Inspection | None = None, 
                                       "convictions": len(new_convictions)})
 
     empty = not dry_run and _docket_is_empty()
+    loaded: set[str] | None = set() if empty else None   # A-numbers this run wrote (empty docket only)
     loader = (bulk.BulkLoader(["docket_person", "docket_case", "docket_conviction"], label="import docket")
               if empty and ins.data_lines >= BULK_LOAD_MIN_ROWS else None)
     if loader:
@@ -784,7 +790,12 @@ def do_import_docket(ins: Inspection, *, convictions: Inspection | None = None, 
             if convicted:
                 file_a_numbers.update(columns["a_number"][i] for i in good)
             if good:
-                flush(lines, columns, good)
+                try:
+                    flush(lines, columns, good)
+                except IntegrityError:
+                    raise Conflict("concurrent_change", f"{ins.path.name}: people or cases of lines {lines[0]}-{lines[-1]} "
+                                                        "were written by another process meanwhile; nothing of this "
+                                                        "batch was written, run the import again") from None
             if progress:
                 progress(len(rows))
     except BaseException as exc:
