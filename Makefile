@@ -33,6 +33,7 @@ demo: install ## create the database, generate demo data (SCALE, SEED), load pol
 	$(VENV)/bin/caseload manual import --sample
 	$(VENV)/bin/caseload training import --sample
 	$(VENV)/bin/caseload users demo
+	$(VENV)/bin/caseload snapshot take --history
 	$(VENV)/bin/caseload serve --host 127.0.0.1 --port 8000
 
 # Both runs always happen; the target fails if either fails (including pytest's
