@@ -111,7 +111,7 @@ def test_overdue_summary_lists_unassigned_and_stale_national_security_cases(toda
     case_for(officer, due=-4)
     doc = worklist.overdue_summary(as_of=TODAY)
     assert set(doc) == {"as_of", "office", "rule_set", "task_types", "totals", "offices", "officers",
-                        "unassigned_cases", "stale_national_security_cases"}
+                        "unassigned_cases", "stale_national_security_cases", "officers_on_leave"}
     assert doc["unassigned_cases"] == [{"case_id": unassigned.pk, "a_number": anumber.display(unassigned.person.a_number),
                                         "office": "WAS", "opened_on": days(-2).isoformat(), "stage": "pending"}]
     assert doc["stale_national_security_cases"] == [{

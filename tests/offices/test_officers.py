@@ -167,8 +167,14 @@ def test_officer_on_leave_keeps_cases_and_gets_no_new_ones():
     assert (listed[away.pk]["status_label"], listed[away.pk]["cases"]) == ("on leave until 2026-07-01", 1)
     assert listed[leaving.pk]["status_label"] == "departed 2026-06-01"
 
+    code, doc = cli("overdue", "--office", "SPM")
+    assert code == 0 and doc["officers_on_leave"] == [
+        {"officer": away.pk, "name": "Ada Away", "office": "SPM", "leave_from": "2026-05-20", "leave_until": "2026-07-01",
+         "open_cases": 1}]
+
     code, doc = cli("officers", "return", str(away.pk))
     assert code == 0 and doc["status"] == "active"
+    assert services.officers_on_leave() == []
     away.refresh_from_db()
     assert (away.leave_from, away.leave_until) == (None, None)
     code, doc = cli("officers", "return", str(away.pk))

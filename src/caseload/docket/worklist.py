@@ -30,7 +30,7 @@ from caseload.docket import tasks as rules_mod
 from caseload.docket.models import Case, Person
 from caseload.docket.tasks import RuleSet
 from caseload.offices.models import FieldOffice, Officer
-from caseload.offices.services import access_office
+from caseload.offices.services import access_office, officers_on_leave
 
 CASE = Case._meta.db_table
 PERSON = Person._meta.db_table
@@ -381,6 +381,7 @@ def overdue_summary(*, office: str | None = None, as_of: dt.date | None = None, 
         "officers": officer_rows,
         "unassigned_cases": _unassigned_cases(office_obj.pk if office_obj else None),
         "stale_national_security_cases": _stale_national_security(cols, special, rules, codes),
+        "officers_on_leave": officers_on_leave(office_id=office_obj.pk if office_obj else None),
     }
 
 

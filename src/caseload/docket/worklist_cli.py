@@ -124,6 +124,11 @@ def overdue(office: Annotated[str | None, typer.Option("--office", help="field o
                    for r in rows[:TEXT_ROWS]])
             if len(rows) > TEXT_ROWS:
                 stdout.print(f"… and {len(rows) - TEXT_ROWS:,} more {title.lower()} (--format json lists them all)")
+        if doc["officers_on_leave"]:
+            table("Officers on leave: their cases are covered by the supervisor", ["officer", "name", "office", "until",
+                                                                                  "open cases"],
+                  [[str(o["officer"]), o["name"], o["office"], o["leave_until"] or "", o["open_cases"]]
+                   for o in doc["officers_on_leave"]])
 
     emit(fmt, doc, render)
 

@@ -93,6 +93,21 @@ def list_officers(*, office: str | None = None) -> list[dict]:
     ]
 
 
+def officers_on_leave(*, office_id: int | None = None) -> list[dict]:
+    """Officers on leave with their open cases, which their supervisor covers meanwhile (the
+    cases get no other officer and new cases do not go to them); listed by ``caseload overdue``."""
+    qs = Officer.objects.filter(status=OfficerStatus.LEAVE).select_related("office")
+    if office_id is not None:
+        qs = qs.filter(office_id=office_id)
+    qs = qs.annotate(n_cases=Count("cases", filter=Q(cases__status="open"))).order_by("office__code", "id")
+    return [{"officer": o.pk, "name": o.name, "office": o.office.code, "leave_from": _iso(o.leave_from),
+             "leave_until": _iso(o.leave_until), "open_cases": o.n_cases} for o in qs]
+
+
+def _iso(day: dt.date | None) -> str | None:
+    return day.isoformat() if day else None
+
+
 def _officer_dict(o: Officer) -> dict:
     return {"id": o.id, "name": o.name, "office": o.office.code, "unit": o.unit, "status": o.status,
             "status_label": status_label(o), "weekly_hours": float(o.weekly_hours), "external_id": o.external_id,
