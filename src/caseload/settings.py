@@ -17,6 +17,8 @@ Everything that differs between machines comes from the environment:
   ``administrator,auditor`` when ``CASELOAD_DEBUG=0``, none otherwise; ``none`` for none).
 - ``CASELOAD_LOGIN_FAILURE_LIMIT`` / ``CASELOAD_LOGIN_LOCKOUT_MINUTES``: failed sign-ins for one
   user name from one address before it is locked (5), and for how long (15).
+- ``CASELOAD_API_RATE_LIMIT``: API requests allowed per token (per user for a browser session)
+  in each window, as ``N/s``, ``N/m``, ``N/h`` or ``N/d`` (``600/m``); beyond it the API answers 429.
 """
 
 from __future__ import annotations
@@ -60,6 +62,7 @@ INSTALLED_APPS = [
     "django_otp.plugins.otp_totp",
     "axes",
     "csp",
+    "ninja",  # the API's interactive docs are served from its own static files (no CDN)
     "rules.apps.AutodiscoverRulesConfig",
     "simple_history",
     "caseload.core",
@@ -132,6 +135,10 @@ AXES_LOCKOUT_PARAMETERS = [["username", "ip_address"]]
 AXES_RESET_ON_SUCCESS = True
 AXES_LOCKOUT_TEMPLATE = "registration/locked.html"
 AXES_VERBOSE = False
+
+# API rate limit per token (docs/api.md); counted in Django's cache (per process with the default
+# local-memory cache, so each gunicorn worker counts on its own).
+API_RATE_LIMIT = os.environ.get("CASELOAD_API_RATE_LIMIT", "600/m")
 WSGI_APPLICATION = "caseload.wsgi.application"
 
 TEMPLATES = [

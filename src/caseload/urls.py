@@ -19,6 +19,7 @@ urlpatterns = [
     path("planning/forecast/", include("caseload.forecast.urls")),
     path("planning/", include("caseload.planning.urls")),
     path("reports/", include("caseload.reports.urls")),
+    path("api/v1/", include("caseload.api")),
 ]
 
 handler403 = "caseload.web.views.forbidden"

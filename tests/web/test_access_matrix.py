@@ -23,7 +23,7 @@ from tests import factories
 
 pytestmark = pytest.mark.django_db
 
-EXEMPT_NAMESPACES = {"admin"}
+EXEMPT_NAMESPACES = {"admin", "api"}  # the JSON API has its own role × endpoint matrix (tests/api)
 PUBLIC_NAMES = {"login", "logout", "password_change", "password_change_done", "healthz"}
 SCOPED_ROLES = {"officer", "supervisor"}
 
