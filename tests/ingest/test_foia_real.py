@@ -100,3 +100,13 @@ def test_the_generators_aggregates_are_those_of_the_full_files(imported):
         for kind in KINDS:
             full = committed["files"][kind]["by_office"]
             assert all(n <= full[office] for office, n in expected[kind]["by_office"].items())
+
+
+def test_the_reference_computation_imports_nothing_from_the_product():
+    import ast
+
+    tree = ast.parse((Path(reference().__file__)).read_text())
+    modules = {alias.name for node in ast.walk(tree) if isinstance(node, ast.Import) for alias in node.names}
+    modules |= {node.module for node in ast.walk(tree) if isinstance(node, ast.ImportFrom) and node.module}
+    assert modules and not any(m == "caseload" or m.startswith("caseload.") for m in modules)
+    assert "sys.path" not in Path(reference().__file__).read_text()
