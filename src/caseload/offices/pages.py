@@ -155,8 +155,10 @@ def office_page(user, office: FieldOffice, posted: Posted | None = None) -> dict
     for r in stale:
         r["name"] = stale_facts.get(r["case_id"], {}).get("name", "")
 
-    # Records-check hits awaiting review.
-    hit_qs = (CheckIn.objects.filter(case__in=cases, records_check=RecordsCheck.HIT, hit_reviewed_on__isnull=True)
+    # Records-check hits awaiting review: check-ins of the cases whose derived column says one is
+    # owed (made current by the overdue summary above), so the check-in table is read by case.
+    owed = cases.filter(hit_review_owed_since__isnull=False)
+    hit_qs = (CheckIn.objects.filter(case__in=owed, records_check=RecordsCheck.HIT, hit_reviewed_on__isnull=True)
               .order_by("scheduled_for", "id"))
     hits_total = hit_qs.count()
     hits = []
