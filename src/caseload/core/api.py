@@ -43,7 +43,8 @@ def text(max_length: int = 2000, *, min_length: int = 0):
 
 
 Text = text()
-Day = Annotated[dt.date, Field(ge=EARLIEST, le=LATEST, description=f"a date between {EARLIEST} and {LATEST}")]
+Day = Annotated[dt.date, Field(ge=EARLIEST, le=LATEST, description=f"a date between {EARLIEST} and {LATEST}",
+                               json_schema_extra={"pattern": r"^(19\d\d|2\d\d\d)-\d\d-\d\d$"})]
 Id = Annotated[int, Field(ge=1, le=MAX_ID)]
 Minutes = Annotated[int, Field(ge=0, le=24 * 60)]
 Version = Annotated[int, Field(ge=0, le=MAX_ID, description="the case's version as read; a changed case answers 409 stale_case")]
