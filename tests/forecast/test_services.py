@@ -139,12 +139,12 @@ def test_horizon_docket_is_the_forecasts_median_at_the_horizon(docket):
     assert horizon["month"] == "2026-12-01" and horizon["horizon_months"] == 6
 
 
-def test_horizon_plan_reports_todays_and_the_horizons_need_and_places_hires_against_the_horizon(docket):
+def test_add_horizon_reports_the_horizons_need_and_places_hires_against_it(docket):
     from caseload.staffing.services import staffing_plan
 
-    today = staffing_plan(weights_kind="measured")
-    doc = services.horizon_plan(6, hires=2)
-    assert doc["offices"] == staffing_plan(hires=2, weights_kind="measured")["offices"]
+    today = staffing_plan(hires=2, weights_kind="measured")
+    doc = services.add_horizon(today, 6, hires=2, weights_kind="measured", max_hires_per_office=1)
+    assert {k: v for k, v in doc.items() if k != "horizon"} == today
     horizon = doc["horizon"]
     assert (horizon["months"], horizon["month"], horizon["basis"]) == (6, "2026-12-01", "p50 of the forecast at the horizon")
     rows = {r["office"]: r for r in horizon["offices"]}
@@ -154,3 +154,4 @@ def test_horizon_plan_reports_todays_and_the_horizons_need_and_places_hires_agai
         assert rows[code]["cases"] == expected["offices"][code]["cases"]
         assert rows[code]["fte_need"] == round(expected["offices"][code]["workload_minutes"] * 12 / 60 / yv, 2)
     assert horizon["national"]["hires"] == 2 == sum(r["hires"] for r in rows.values())
+    assert max(r["hires"] for r in rows.values()) == 1

@@ -110,3 +110,13 @@ def backtest(
               [["national", doc["mape"], doc["seasonal_naive_mape"]],
                *[[c["country"], c["mape"], c["seasonal_naive_mape"]] for c in doc["by_country"]]]),
     ))
+
+
+def render_horizon(doc: dict) -> None:
+    """The horizon part of ``caseload staffing plan --horizon-months N`` for people."""
+    h = doc["horizon"]
+    table(f"Need at month {h['months']} ({h['month']}, {h['basis']}, scenario {h['scenario']['id']})",
+          ["office", "cases", "FTE need", "officers", "gap", "hires"],
+          [[o["office"], o["cases"], o["fte_need"], o["officers"], o["gap"], o["hires"]] for o in h["offices"]])
+    n = h["national"]
+    stderr.print(f"at the horizon: {n['cases']:,} cases, FTE need {n['fte_need']}, officers {n['officers']}, gap {n['gap']}")

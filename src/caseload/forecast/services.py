@@ -710,12 +710,12 @@ def compare_forecasts(scenarios: Sequence[str], *, months: int = 60, reps: int =
             "seconds": round(time.perf_counter() - started, 3)}
 
 
-def horizon_docket(horizon_months: int, *, scenario: str | Path | None = None, reps: int = 200, seed: int = 1,
+def horizon_docket(horizon_months: int, *, scenario: str | Path | Scenario | None = None, reps: int = 200, seed: int = 1,
                    state: DocketState | None = None) -> dict:
     """The forecast's p50 at the horizon per office: open cases, workload minutes a month and
     officers (FTE) — what ``caseload staffing plan --horizon-months N`` plans against."""
     check_run(months=horizon_months, reps=reps, executor="local", scheduler=None)
-    sc = load_scenario(scenario)
+    sc = scenario if isinstance(scenario, Scenario) else load_scenario(scenario)
     state = state or read_docket()
     result, info = simulate(state, sc, months=horizon_months, reps=reps, seed=seed)
     f = result.figures
@@ -733,23 +733,27 @@ def horizon_docket(horizon_months: int, *, scenario: str | Path | None = None, r
     }
 
 
-def horizon_plan(horizon_months: int, *, scenario: str | Path | None = None, hires: int | None = None,
-                 weights_kind: str | None = None, **plan_options) -> dict:
-    """Today's staffing plan and the need at the horizon (the forecast's p50 docket): FTE need,
-    gap against the officers the forecast expects then, and, with ``hires``, their allocation
-    against the horizon's need (forecast -> workload -> FTE need -> hires)."""
+def add_horizon(today: dict, horizon_months: int, *, scenario: str | Path | None = None, hires: int | None = None,
+                weights_kind: str | None = None, max_hires_per_office: int | None = None) -> dict:
+    """Today's staffing plan (``today``, from ``staffing_plan``) with the need at the horizon
+    added: the forecast's p50 workload and officers per office, FTE need and gap then, and, with
+    ``hires``, their allocation against the horizon's need (forecast -> workload -> FTE need ->
+    hires), at most ``max_hires_per_office`` an office. The forecast uses the plan's weights."""
+    import dataclasses
+
     from caseload.staffing import hiring
-    from caseload.staffing.services import staffing_plan
 
     sc = load_scenario(scenario)
-    kind = weights_kind or sc.weights
-    today = staffing_plan(hires=hires, weights_kind=kind, **plan_options)
-    horizon = horizon_docket(horizon_months, scenario=scenario)
+    if weights_kind:
+        sc = dataclasses.replace(sc, weights=weights_kind)
+    horizon = horizon_docket(horizon_months, scenario=sc)
     yv_hours = today["year_value_hours"]
     codes = [r["office"] for r in today["offices"]]
     need = np.array([horizon["offices"].get(c, {}).get("workload_minutes", 0.0) * 12 / 60 / yv_hours for c in codes])
     board = np.array([horizon["offices"].get(c, {}).get("officers", 0.0) for c in codes])
-    allocation = hiring.allocate(need, board, hires).hires if hires else np.zeros(len(codes), dtype=np.int64)
+    upper = None if max_hires_per_office is None else np.full(len(codes), max_hires_per_office, dtype=np.int64)
+    allocation = (hiring.allocate(need, board, hires, max_per_office=upper).hires if hires
+                  else np.zeros(len(codes), dtype=np.int64))
     rows = []
     for i, code in enumerate(codes):
         h = horizon["offices"].get(code, {})
