@@ -137,3 +137,17 @@ def screenshot(page, name: str, tmp_path) -> Path:
         Path(target).mkdir(parents=True, exist_ok=True)
         page.screenshot(path=str(Path(target) / f"{name}.png"), full_page=True)
     return path
+
+
+def sql(url: str, query: str, params: tuple = ()) -> list[tuple]:
+    """Rows of a query on the served database (SQLite file or PostgreSQL), to check what a
+    browser action wrote."""
+    if url.startswith("sqlite:///"):
+        import sqlite3
+
+        with sqlite3.connect(url.removeprefix("sqlite:///")) as con:
+            return con.execute(query.replace("%s", "?"), params).fetchall()
+    import psycopg
+
+    with psycopg.connect(url) as con:
+        return con.execute(query, params).fetchall()

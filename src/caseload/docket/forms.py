@@ -31,11 +31,13 @@ class CaseActionForm(forms.Form):
         super().__init__(*args, **kwargs)
         if self.minutes_activity and not self.is_bound:
             self.fields["minutes"].initial = _default_minutes(self.minutes_activity)
+        self.order_fields([name for name in self.fields if name != "minutes"] + ["minutes"])
 
 
 class CheckInForm(CaseActionForm):
     minutes_activity = "check_in"
-    outcome = forms.ChoiceField(choices=CheckInOutcome.choices, widget=forms.RadioSelect, label="Outcome")
+    outcome = forms.ChoiceField(choices=[c for c in CheckInOutcome.choices if c[0] != "scheduled"],
+                                widget=forms.RadioSelect, label="Outcome")
     method = forms.ChoiceField(choices=CheckInMethod.choices, label="How", required=False)
     records_check = forms.ChoiceField(choices=[("", "— not run yet —"), *RecordsCheck.choices], required=False,
                                       label="Records check result",
