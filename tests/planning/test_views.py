@@ -63,10 +63,22 @@ def test_an_analyst_plans_saves_and_compares_scenarios(docket, client, analyst):
 
 def test_bad_inputs_are_refused_without_starting_anything(docket, client, analyst):
     for data in ({"hires": "-1"}, {"hires": "ten"}, {"weights": "guessed"}, {"budget": "lots"},
-                 {"limits": "[offices.WAS\nmax_hires = 2"}):
+                 {"limits": "[offices.WAS\nmax_hires = 2"}, {"limits": "[offices.ZZZ]\nmax_hires = 2"},
+                 {"limits": "[offices.WAS]\nmax_hires = -2"}, {"limits": "[offices.WAS]\ncost = 0"},
+                 {"limits": "[offices.WAS]\nhires = 2"}):
         response = client.post("/planning/staffing/", {"action": "plan", **data})
         assert response.status_code == 400, data
     assert PlanningJob.objects.count() == 0
+
+
+def test_office_limits_and_a_budget_reach_the_plan(docket, client, analyst):
+    response = client.post("/planning/staffing/", {"action": "plan", "hires": "20", "budget": "4",
+                                                   "limits": "[offices.was]\nmax_hires = 0\ncost = 2"})
+    job = PlanningJob.objects.get(owner=analyst)
+    assert response.status_code == 302 and job.status == JobStatus.DONE
+    assert job.inputs["limits"] == {"WAS": {"max_hires": 0, "cost": 2}} and job.inputs["budget"] == 4.0
+    assert next(r["hires"] for r in job.result["offices"] if r["office"] == "WAS") == 0
+    assert job.result["national"]["hires"] <= 4
 
 
 def test_scenarios_belong_to_their_creator(docket, client, analyst):

@@ -52,7 +52,8 @@ def test_the_pdf_states_the_figures_of_the_snapshot_json_of_its_date(docket, tmp
     assert key_figure(text, "Pending travel-document requests") == f"{snap['countries']['pending_total']:,}"
     training = snap["training"]
     assert f"Officers current in required training: {training['current'] + training['expiring']:,} of {training['officers']:,}" in text
-    for section in ("1. The docket", "2. Lost cases", "3. Workload and staffing", "4. Policy", "5. Training", "6. Countries"):
+    for section in ("1. The docket", "2. Lost cases", "3. Workload and staffing", "4. Policy", "5. Training", "Certifications",
+                    "6. Countries"):
         assert section in text
     assert f"caseload overdue --as-of {clock.today().isoformat()} --format json" in text  # a figure's footnote
 

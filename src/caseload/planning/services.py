@@ -60,9 +60,30 @@ def check_staffing_inputs(data) -> dict:
         if not isinstance(limits, dict) or not all(isinstance(v, dict) for v in limits.values()):
             raise UsageError("invalid_limits", "office limits: write [offices.CODE] tables with max_hires and cost")
         limits = {code.upper(): spec for code, spec in limits.items()}
+        _check_limits(limits)
     return {"hires": _int(data.get("hires"), "hires", minimum=0, maximum=MAX_HIRES) or 0, "weights": weights,
             "max_hires_per_office": _int(data.get("max_hires_per_office"), "max_hires_per_office", minimum=0, maximum=MAX_HIRES),
             "limits": limits, "budget": budget}
+
+
+def _check_limits(limits: dict) -> None:
+    """Every office named exists; ``max_hires`` a whole number ≥ 0, ``cost`` a number > 0, nothing else."""
+    from caseload.offices.models import FieldOffice
+
+    known = set(FieldOffice.objects.values_list("code", flat=True))
+    problems = []
+    for code, spec in sorted(limits.items()):
+        if code not in known:
+            problems.append(f"unknown office {code}")
+        for key, value in spec.items():
+            if key == "max_hires" and not (isinstance(value, int) and not isinstance(value, bool) and 0 <= value <= MAX_HIRES):
+                problems.append(f"{code}.max_hires must be a whole number from 0 to {MAX_HIRES}")
+            elif key == "cost" and not (isinstance(value, int | float) and not isinstance(value, bool) and value > 0):
+                problems.append(f"{code}.cost must be a number above 0")
+            elif key not in ("max_hires", "cost"):
+                problems.append(f"{code}: unknown key {key!r} (max_hires, cost)")
+    if problems:
+        raise UsageError("invalid_limits", "office limits: " + "; ".join(problems))
 
 
 # --- Computations (run as jobs) ------------------------------------------------------------

@@ -117,6 +117,26 @@ def training(as_of: dt.date, office: str | None = None) -> dict:
     return {**totals, "compliant_pct": share, "by_office": rows}
 
 
+def certifications(as_of: dt.date, office: str | None = None) -> list[dict]:
+    """Per certification course: officers whose latest completion is current, expiring (within
+    the training app's ``expiring_within_days``) or lapsed on ``as_of``."""
+    from django.db.models import Max
+
+    from caseload.training.models import Attendance, AttendanceStatus, Course
+    from caseload.training.services import status_on
+
+    rows = []
+    for course in Course.objects.filter(active=True, certification=True).order_by("code"):
+        latest = Attendance.objects.filter(status=AttendanceStatus.PRESENT, completed_on__lte=as_of, session__course=course)
+        if office is not None:
+            latest = latest.filter(officer__office__code=office)
+        statuses = Counter(status_on(last, course.recurrence_months, as_of) for last in
+                           latest.values("officer_id").annotate(last=Max("completed_on")).values_list("last", flat=True))
+        rows.append({"course": course.code, "title": course.title, "current": statuses.get("current", 0),
+                     "expiring": statuses.get("expiring", 0), "lapsed": statuses.get("overdue", 0)})
+    return rows
+
+
 def manual(as_of: dt.date, office: str | None = None) -> dict:
     from caseload.policy import manual as manual_mod
 
@@ -136,7 +156,12 @@ def countries(as_of: dt.date) -> dict:
     from caseload.countries.models import ForeseeabilityReview, TravelDocumentEscalation
     from caseload.countries.services import report
 
+    from caseload.countries.models import TravelDocumentRequest, TravelDocumentStatus
+
     rows = report(as_of=as_of)
+    window = cfgmod.config().window_days
+    refused = TravelDocumentRequest.objects.filter(status=TravelDocumentStatus.REFUSED, decided_on__lte=as_of,
+                                                   decided_on__gt=as_of - dt.timedelta(days=window)).count()
     pending = dict.fromkeys(cfgmod.TIERS, 0)
     for r in rows:
         pending[r["tier"]] = pending.get(r["tier"], 0) + r["pending_requests"]
@@ -149,6 +174,7 @@ def countries(as_of: dt.date) -> dict:
     outcomes = dict(decided.values_list("decision").annotate(n=Count("id")).values_list("decision", "n"))
     return {"countries_listed": len(rows), "by_tier": {t: tiers.get(t, 0) for t in cfgmod.TIERS},
             "pending_by_tier": pending, "pending_total": sum(pending.values()),
+            "refused_in_window": refused, "window_days": window,
             "tier_disagreements": sum(1 for r in rows if r["suggested_tier"] and r["suggested_tier"] != r["tier"]),
             "escalations_open": {s: by_step.get(s, 0) for s in cfgmod.STEPS},
             "reviews": {"flagged": reviews.count(), "open": reviews.count() - decided.count(),

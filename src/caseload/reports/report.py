@@ -130,6 +130,7 @@ def build(*, as_of: dt.date | None = None, office: str | None = None) -> dict:
                    "overdue_sections": manual.review_status(as_of=as_of, overdue_only=True)["sections"],
                    "unacknowledged": [{k: s[k] for k in ("section", "title", "version", "required", "acknowledged")}
                                       for s in unack]},
+        "certifications": figures.certifications(as_of, code),
         "countries": {"rows": country_rows[:params["countries_listed"]],
                       "disagreements": [r for r in country_rows if r["suggested_tier"] and r["suggested_tier"] != r["tier"]]},
     }
@@ -154,6 +155,7 @@ def _commands(as_of: dt.date, office: str | None) -> dict:
         "manual": _cmd("manual overdue", as_of),
         "unacknowledged": _cmd("manual unacknowledged", as_of, office),
         "training": _cmd("training compliance", as_of, office),
+        "certifications": _cmd("training status --officer ID", as_of),
         "countries": _cmd("countries report", as_of),
         "absent": _cmd("officers list", None, office),
     }
