@@ -17,7 +17,7 @@ import re
 from dataclasses import asdict, dataclass
 
 from django.core.exceptions import ValidationError
-from django.db import connection, transaction
+from django.db import IntegrityError, connection, transaction
 from django.db.models.expressions import RawSQL
 
 from caseload.core import audit, clock
@@ -272,7 +272,12 @@ def do_open_case(*, a_number: str, family_name: str, given_name: str, birth_date
         if person is None:
             person = Person(a_number=i.a_number, **_person_fields(i))
             person._history_date = now
-            person.save()
+            try:
+                with transaction.atomic():
+                    person.save()
+            except IntegrityError:  # another intake of the same A-number committed first
+                raise Conflict("open_case_exists", f"{anumber.display(i.a_number)} was opened by another user "
+                                                   "meanwhile; show the person's record") from None
             index_person(person.pk, (person.first_name, person.last_name))
         else:
             check_no_open_case(person)
