@@ -233,3 +233,21 @@ def test_time_log_records_and_corrects_collateral_duties(signed_in, me):
                                         "fix-reason": "x"}).status_code == 404
     assert TimeLogEntry.objects.get(pk=theirs.pk).minutes == 5
     assert AuditEvent.objects.filter(action="timelog.corrected", actor=me["user"]).count() == 1
+
+
+def test_the_worklist_page_runs_a_fixed_number_of_queries(signed_in, me):
+    """The first page costs the same queries for 3 cases as for 80 (no query per row)."""
+    from django.db import connection
+    from django.test.utils import CaptureQueriesContext
+
+    def queries() -> int:
+        with CaptureQueriesContext(connection) as captured:
+            assert signed_in.get("/worklist/").status_code == 200
+        return len(captured)
+
+    for _ in range(3):
+        _case(me["officer"], due=-2)
+    few = queries()
+    for _ in range(77):
+        _case(me["officer"], due=-2, person=factories.person("WAS", national_security_flag=True), ns_reviewed_on=days(-1))
+    assert queries() == few
