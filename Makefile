@@ -5,15 +5,18 @@ PYTHON ?= python3
 SCALE ?= 0.1
 SEED ?= 1
 PYTEST_ARGS ?=
+PYTEST_WORKERS ?= 2
 BENCH_ARGS ?=
 
-PYTEST = $(VENV)/bin/pytest -p no:cacheprovider $(PYTEST_ARGS)
+# pytest-xdist: PYTEST_WORKERS processes, whole files to one worker (module fixtures such as a
+# served app are built once per worker that needs them).
+PYTEST = $(VENV)/bin/pytest -p no:cacheprovider -n $(PYTEST_WORKERS) --dist loadfile $(PYTEST_ARGS)
 STAMP = $(VENV)/.installed
 
 .PHONY: help install demo test test-sqlite test-postgres bench clean distclean
 
 help: ## list the targets
-	@echo "Targets (variables: VENV=$(VENV) PYTHON=$(PYTHON) SCALE=$(SCALE) SEED=$(SEED) PYTEST_ARGS BENCH_ARGS):"
+	@echo "Targets (variables: VENV=$(VENV) PYTHON=$(PYTHON) SCALE=$(SCALE) SEED=$(SEED) PYTEST_WORKERS=$(PYTEST_WORKERS) PYTEST_ARGS BENCH_ARGS):"
 	@grep -E '^[a-z-]+:.*## ' $(MAKEFILE_LIST) | sed -E 's/^([a-z-]+):.*## /  \1\t/' | expand -t 18
 
 $(STAMP): pyproject.toml
