@@ -3,6 +3,14 @@
 from typing import Any
 
 from ninja import Schema
+from pydantic import BaseModel, ConfigDict
+
+
+class Document(BaseModel):
+    """An answer that is a command's JSON document: keys the service adds later pass through
+    (``additionalProperties``), so the API never lags the command line."""
+
+    model_config = ConfigDict(extra="allow")
 
 
 class ErrorDetail(Schema):

@@ -9,9 +9,10 @@ from ninja import Schema
 from pydantic import Field
 
 from caseload.core.api import Day, Version, text
+from caseload.core.schemas import Document
 
 
-class TravelDocumentRow(Schema):
+class TravelDocumentRow(Document):
     id: int
     case: int
     a_number: str
@@ -24,12 +25,12 @@ class TravelDocumentRow(Schema):
     expires_on: dt.date | None
 
 
-class TravelDocumentPage(Schema):
+class TravelDocumentPage(Document):
     requests: list[TravelDocumentRow]
     next_after: int | None = Field(description="pass as `after` for the next page; null on the last page")
 
 
-class TravelDocumentOut(Schema):
+class TravelDocumentOut(Document):
     id: int
     case: int
     a_number: str
@@ -62,7 +63,7 @@ class TravelDocumentEventIn(Schema):
     reason: text(200) = Field("", description="the consulate's reason (`refused`) or why (`withdrawn`)")
 
 
-class CountryRow(Schema):
+class CountryRow(Document):
     country: str
     tier: str
     suggested_tier: str | None

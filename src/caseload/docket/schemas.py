@@ -11,6 +11,7 @@ from ninja import Schema
 from pydantic import AfterValidator, Field
 
 from caseload.core.api import Day, Id, Minutes, OfficeCode, Text, Version, text
+from caseload.core.schemas import Document
 from caseload.docket.lifecycle import TARGETS
 from caseload.docket.models import CheckInMethod, EntryManner, Stage, SupervisionType
 from caseload.offices.models import Unit
@@ -38,7 +39,7 @@ Instant = Annotated[dt.datetime, AfterValidator(_bounded_instant)]
 
 # --- reading ----------------------------------------------------------------------------------
 
-class CaseRow(Schema):
+class CaseRow(Document):
     case_id: int
     a_number: str
     office: str
@@ -51,12 +52,12 @@ class CaseRow(Schema):
     version: int
 
 
-class CasePage(Schema):
+class CasePage(Document):
     cases: list[CaseRow]
     next_after: int | None = Field(description="pass as `after` for the next page; null on the last page")
 
 
-class CaseOut(Schema):
+class CaseOut(Document):
     case_id: int
     a_number: str
     name: str
@@ -84,7 +85,7 @@ class CaseOut(Schema):
     removal_step_blockers: list[str]
 
 
-class ConvictionOut(Schema):
+class ConvictionOut(Document):
     convicted_on: dt.date
     offense_category: str
     severity: str
@@ -92,13 +93,13 @@ class ConvictionOut(Schema):
     custody_days: int
 
 
-class DueTask(Schema):
+class DueTask(Document):
     task: str
     due: dt.date
     overdue: bool
 
 
-class CheckInBrief(Schema):
+class CheckInBrief(Document):
     scheduled_for: dt.date
     outcome: str
     method: str
@@ -106,7 +107,7 @@ class CheckInBrief(Schema):
     note: str
 
 
-class TravelDocumentBrief(Schema):
+class TravelDocumentBrief(Document):
     id: int
     country: str
     requested_on: dt.date | None
@@ -115,7 +116,7 @@ class TravelDocumentBrief(Schema):
     expires_on: dt.date | None
 
 
-class PersonCase(Schema):
+class PersonCase(Document):
     case_id: int
     office: str
     unit: str
@@ -135,7 +136,7 @@ class PersonCase(Schema):
     travel_documents: list[TravelDocumentBrief]
 
 
-class PersonOut(Schema):
+class PersonOut(Document):
     a_number: str
     name: str
     family_name: str
@@ -153,14 +154,14 @@ class PersonOut(Schema):
     cases: list[PersonCase]
 
 
-class SummaryOffice(Schema):
+class SummaryOffice(Document):
     office: str
     cases: int
     officers: int
     cases_per_officer: float | None
 
 
-class SummaryOut(Schema):
+class SummaryOut(Document):
     cases: int
     people: int
     officers: int
@@ -169,7 +170,7 @@ class SummaryOut(Schema):
     by_office: list[SummaryOffice]
 
 
-class WorklistTask(Schema):
+class WorklistTask(Document):
     a_number: str
     case_id: int
     task: str
@@ -179,26 +180,26 @@ class WorklistTask(Schema):
     national_security: bool
 
 
-class TaskCount(Schema):
+class TaskCount(Document):
     tasks: int
     overdue: int
 
 
-class WorklistCounts(Schema):
+class WorklistCounts(Document):
     cases: int
     tasks: int
     overdue: int
     by_task: dict[str, TaskCount]
 
 
-class WorklistOut(Schema):
+class WorklistOut(Document):
     officer: int
     as_of: dt.date
     tasks: list[WorklistTask]
     counts: WorklistCounts
 
 
-class OverdueTotals(Schema):
+class OverdueTotals(Document):
     open_cases: int
     overdue: int
     by_task: dict[str, int]
@@ -214,7 +215,7 @@ class OverdueOfficer(OverdueTotals):
     office: str
 
 
-class UnassignedCase(Schema):
+class UnassignedCase(Document):
     case_id: int
     a_number: str
     office: str
@@ -222,7 +223,7 @@ class UnassignedCase(Schema):
     stage: str
 
 
-class StaleNationalSecurityCase(Schema):
+class StaleNationalSecurityCase(Document):
     case_id: int
     a_number: str
     office: str
@@ -232,7 +233,7 @@ class StaleNationalSecurityCase(Schema):
     reasons: list[str]
 
 
-class OverdueOut(Schema):
+class OverdueOut(Document):
     as_of: dt.date
     office: str | None
     rule_set: str
@@ -272,7 +273,7 @@ class IntakeIn(Schema):
     convictions: list[ConvictionIn] = Field(default_factory=list, max_length=100)
 
 
-class OpenedOut(Schema):
+class OpenedOut(Document):
     case_id: int
     a_number: str
     office: str
@@ -302,7 +303,7 @@ class CheckInIn(Schema):
     records_check_minutes: Minutes | None = None
 
 
-class CheckInOut(Schema):
+class CheckInOut(Document):
     check_in: int
     case_id: int
     outcome: str
@@ -321,7 +322,7 @@ class RecordsCheckIn(Schema):
     minutes: Minutes | None = None
 
 
-class RecordsCheckOut(Schema):
+class RecordsCheckOut(Document):
     case_id: int
     check_ins: list[int]
     records_check: str
@@ -337,7 +338,7 @@ class ContactIn(Schema):
     minutes: Minutes | None = None
 
 
-class CaseChangeOut(Schema):
+class CaseChangeOut(Document):
     case_id: int
     version: int
     stage: str

@@ -2,10 +2,11 @@
 
 from typing import Any
 
-from ninja import Schema
+
+from caseload.core.schemas import Document
 
 
-class PlanOffice(Schema):
+class PlanOffice(Document):
     office: str
     cases: int
     workload_hours: float
@@ -18,7 +19,7 @@ class PlanOffice(Schema):
     capacity_pct_after: float | None
 
 
-class PlanOut(Schema):
+class PlanOut(Document):
     year_value_hours: float
     offices: list[PlanOffice]
     national: dict[str, Any]
