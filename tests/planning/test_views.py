@@ -161,3 +161,21 @@ def test_a_job_left_running_by_a_lost_process_is_reported_failed(docket, analyst
                                      started_at=clock.now() - dt.timedelta(seconds=jobs.STALE_SECONDS + 1))
     assert jobs.access_job(job.pk, analyst).status == JobStatus.FAILED
     assert jobs.access_job(job.pk, factories.user("hq_analyst", "someone-else")) is None
+
+
+def test_starting_a_job_deletes_the_owners_finished_jobs_older_than_a_week(docket, analyst):
+    import datetime as dt
+
+    from caseload.core import clock
+
+    old = clock.now() - dt.timedelta(days=jobs.KEEP_DAYS, seconds=1)
+    other = factories.user("hq_analyst", "keeps-own-jobs")
+    mine = PlanningJob.objects.create(kind="workload", owner=analyst, inputs={}, status=JobStatus.DONE, started_at=old)
+    theirs = PlanningJob.objects.create(kind="workload", owner=other, inputs={}, status=JobStatus.DONE, started_at=old)
+    recent = PlanningJob.objects.create(kind="workload", owner=analyst, inputs={}, status=JobStatus.DONE,
+                                        started_at=clock.now() - dt.timedelta(days=1))
+    new = jobs.start("staffing", owner=analyst, inputs={"hires": 0, "weights": "measured", "max_hires_per_office": None,
+                                                        "limits": None, "budget": None})
+    assert new.status == JobStatus.DONE
+    assert set(PlanningJob.objects.values_list("pk", flat=True)) == {theirs.pk, recent.pk, new.pk}
+    assert not PlanningJob.objects.filter(pk=mine.pk).exists()

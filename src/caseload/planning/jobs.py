@@ -9,7 +9,8 @@ poll, on SQLite and on PostgreSQL alike; the thread opens its own database conne
 
 A job's result is reused for the same owner, kind and inputs for :data:`REUSE_SECONDS`
 (compute once, read many); a job still "running" after :data:`STALE_SECONDS` (its process
-ended) is reported as failed and a new one may start.
+ended) is reported as failed and a new one may start; an owner's finished jobs older than
+:data:`KEEP_DAYS` are deleted when they start a new one (a saved scenario keeps its own copy).
 """
 
 from __future__ import annotations
@@ -26,6 +27,7 @@ from caseload.planning.models import JobStatus, PlanningJob
 
 REUSE_SECONDS = 600
 STALE_SECONDS = 900
+KEEP_DAYS = 7  # an owner's finished jobs older than this are deleted when they start a new one
 RUN_INLINE = False  # the test suite computes in the calling thread (its database is a transaction)
 
 KINDS: dict[str, Callable[..., dict]] = {}
@@ -37,6 +39,14 @@ def kind(name: str):
         KINDS[name] = fn
         return fn
     return register
+
+
+def _registry() -> dict[str, Callable[..., dict]]:
+    """The registered kinds (the computations live in ``planning.services``, imported here so a
+    caller that never imported it still finds them)."""
+    from caseload.planning import services  # noqa: F401
+
+    return KINDS
 
 
 def _expire_stale() -> None:
@@ -58,13 +68,15 @@ def access_job(job_id, owner) -> PlanningJob | None:
 
 def start(name: str, *, owner, inputs: dict, reuse: bool = False) -> PlanningJob:
     """A new job (or, with ``reuse``, a recent finished or running one of the same inputs)."""
-    if name not in KINDS:
+    if name not in _registry():
         raise ValueError(f"unknown job kind {name!r}")
     _expire_stale()
     if reuse:
         recent = _recent(owner, name, inputs)
         if recent is not None:
             return recent
+    PlanningJob.objects.filter(owner=owner, started_at__lt=clock.now() - dt.timedelta(days=KEEP_DAYS)).exclude(
+        status=JobStatus.RUNNING).delete()
     job = PlanningJob.objects.create(kind=name, owner=owner, inputs=inputs, started_at=clock.now())
     if RUN_INLINE:
         _run(job.pk)
@@ -96,7 +108,7 @@ def _run_in_thread(pk: int) -> None:
 def _run(pk: int) -> None:
     job = PlanningJob.objects.get(pk=pk)
     try:
-        result, status, error = KINDS[job.kind](**job.inputs), JobStatus.DONE, None
+        result, status, error = _registry()[job.kind](**job.inputs), JobStatus.DONE, None
     except CaseloadError as exc:
         result, status, error = None, JobStatus.FAILED, exc.as_dict()
     except Exception as exc:  # noqa: BLE001 - a failure is shown on the page, not lost in a thread
