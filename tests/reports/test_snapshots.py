@@ -25,6 +25,7 @@ def run(*args: str):
 def test_take_stores_the_services_figures_once_per_date(docket):
     from caseload.docket.services import summary
     from caseload.docket.worklist import overdue_summary
+    from caseload.staffing.services import officer_capacity
     from caseload.training.services import compliance
 
     first = run("snapshot", "take", "--format", "json")
@@ -43,6 +44,10 @@ def test_take_stores_the_services_figures_once_per_date(docket):
     assert figures["stale_national_security"] == len(overdue["stale_national_security_cases"])
     assert figures["training"]["by_office"] == compliance(as_of=today)["offices"]
     assert sum(b["officers"] for b in figures["capacity"]["bands"]) == figures["capacity"]["officers"]
+    capacity = sorted(r["capacity_pct"] for r in officer_capacity() if r["status"] == "active" and r["capacity_pct"] is not None)
+    assert figures["capacity"]["officers"] == len(capacity) > 0
+    assert figures["capacity"]["max_pct"] == capacity[-1]
+    assert figures["capacity"]["over_100"] == sum(1 for v in capacity if v > 100)
     assert figures["not_dated"] == []
 
     events = AuditEvent.objects.count()

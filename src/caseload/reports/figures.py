@@ -90,11 +90,29 @@ def overdue(as_of: dt.date, office: str | None = None) -> dict:
 
 
 def capacity(office: str | None = None) -> dict:
-    """Active docket officers by capacity % band (today's assignments and measured weights)."""
-    from caseload.staffing.services import officer_capacity
+    """Active docket officers by capacity % band: today's open cases per officer and case type
+    times the measured weights, over each officer's available casework minutes a month (the
+    figures of ``caseload staffing capacity``, computed from one grouped count of the docket
+    instead of each office's case rows)."""
+    from caseload.staffing import services as staffing
 
-    rows = [r for r in officer_capacity(office=office) if r["status"] == "active" and r["capacity_pct"] is not None]
-    values = np.array([r["capacity_pct"] for r in rows], dtype=float)
+    table = staffing.weight_table(staffing.weights_for("measured"))
+    params, collateral, today = staffing.parameters(), staffing.measured_collateral(table), clock.today()
+    offices = list(FieldOffice.objects.filter(active=True, **({"code": office} if office else {})).order_by("code"))
+    owners, type_index, type_names, counts = staffing.open_case_counts(
+        table.group_by, by="officer", office_id=offices[0].pk if office and offices else None)
+    minutes = counts * table.lookup(type_names)[type_index] if len(counts) else np.zeros(0)
+    load: dict[int, float] = {}
+    for owner, m in zip(owners.tolist(), minutes.tolist(), strict=True):
+        load[owner] = load.get(owner, 0.0) + m
+    pct = []
+    for fo in offices:
+        officers = staffing.office_officers(fo, params, collateral, as_of=today)
+        for oid, status, available in zip(officers.ids.tolist(), officers.status.tolist(), officers.available.tolist(),
+                                          strict=True):
+            if status == OfficerStatus.ACTIVE and available > 0:
+                pct.append(round(100 * load.get(oid, 0.0) / available, 1))
+    values = np.array(pct, dtype=float)
     bands = []
     for low, high in CAPACITY_BANDS:
         hit = np.ones(len(values), dtype=bool)
@@ -103,7 +121,7 @@ def capacity(office: str | None = None) -> dict:
         if high is not None:
             hit &= values < high
         bands.append({"band": band_label(low, high), "officers": int(hit.sum())})
-    return {"officers": len(rows), "median_pct": round(float(np.median(values)), 1) if len(values) else None,
+    return {"officers": len(values), "median_pct": round(float(np.median(values)), 1) if len(values) else None,
             "max_pct": round(float(values.max()), 1) if len(values) else None, "over_100": int((values > 100).sum()),
             "bands": bands}
 
