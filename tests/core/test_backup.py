@@ -35,7 +35,14 @@ def test_a_restored_backup_verifies_and_answers_as_the_source(tmp_path, database
     assert verified["ok"] is True and verified["events"] == events + 1  # plus the restore's own event
     assert ok(caseload(target, "docket", "summary", "--format", "json")) == summary
     assert target.counts() == counts
-    assert target.schema() == source.schema()
+    # The same objects; PostgreSQL reprints a restored CHECK constraint's expression with its casts
+    # placed differently, so definitions are compared as caseload doctor compares them.
+    restored_schema, source_schema = target.schema(), source.schema()
+    assert restored_schema.keys() == source_schema.keys()
+    assert {k: v for k, v in restored_schema.items() if k[0] != "constraint"} == {
+        k: v for k, v in source_schema.items() if k[0] != "constraint"}
+    doctor = ok(caseload(target, "doctor", "--format", "json"))
+    assert (doctor["ok"], doctor["differences"]) == (True, [])
     assert target.query("SELECT action FROM core_auditevent ORDER BY id DESC LIMIT 1") == [("ops.backup_restored",)]
     assert source.query("SELECT action FROM core_auditevent ORDER BY id DESC LIMIT 1") == [("ops.backup_written",)]
 

@@ -187,6 +187,19 @@ class Difference:
                 "expected": self.expected, "found": self.found, "repairable": self.repairable}
 
 
+_CAST = re.compile(r"::\"?[a-z_][a-z0-9_]*\"?(?: (?:varying|precision|with(?:out)? time zone))?(?:\(\d+(?:,\d+)?\))?(?:\[\])?")
+
+
+def comparable(kind: str, definition: str) -> str:
+    """The form two definitions are compared in. PostgreSQL prints a CHECK constraint from its
+    parsed expression, and a dump restored prints the same constraint with its casts and
+    parentheses placed differently (``ARRAY[('a'::varchar)::text]`` / ``(ARRAY['a'::varchar])::text[]``),
+    so casts and parentheses are left out of that comparison (repairs use the full text)."""
+    if kind == "constraint" and definition.startswith("CHECK"):
+        return "".join(_CAST.sub("", definition).replace("(", " ").replace(")", " ").split())
+    return definition
+
+
 def compare(expected: Schema, live: Schema) -> list[Difference]:
     found = []
     for kind in KINDS:
@@ -196,7 +209,7 @@ def compare(expected: Schema, live: Schema) -> list[Difference]:
                 problem = "missing"
             elif key not in want:
                 problem = "unexpected"
-            elif want[key] != have[key]:
+            elif comparable(kind, want[key]) != comparable(kind, have[key]):
                 problem = "different"
             else:
                 continue
