@@ -62,4 +62,4 @@ def management(request):
     return render(request, "reports/management.html", {
         "report": doc, "h": doc["headline"] if doc else None, "c": doc["commands"] if doc else None, "job": job,
         "poll_url": reverse("planning:status") + f"?job={job.pk}", "page_url": request.path + "?" + query.urlencode(),
-        "offices": offices, "office": office, "as_of": as_of, "pdf_query": query.urlencode()})
+        "offices": offices, "office": office, "as_of": as_of})
