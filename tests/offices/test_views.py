@@ -93,6 +93,7 @@ def world():
     _weights(recognizance__pending=2.0, osup__final_order=2.0)
     busy, light, idle = _office(CODE, loads=(12, 2, 0))
     unassigned = factories.case(factories.person(CODE))
+    factories.case(factories.person(CODE, national_security_flag=True))   # unassigned, never reviewed: stale
     hit_case, claim_case = list(Case.objects.filter(officer=busy).order_by("id"))[:2]
     hit = checkins.do_record_check_in(case=hit_case, outcome="appeared", records_check="hit",
                                       records_check_detail="open warrant in another state", actor_label="test")
@@ -142,6 +143,9 @@ def test_each_panel_shows_what_its_service_returns(client, world):
     assert f'href="/office/{CODE}/overdue/?officer={world["busy"].pk}&amp;task={first}"' in html
 
     assert [int(r[0]) for r in rows(response, "unassigned-table")] == [c["case_id"] for c in summary["unassigned_cases"]]
+    stale = summary["stale_national_security_cases"]
+    assert stale and [[int(r[0]), r[1], r[6]] for r in rows(response, "stale-table")] == [
+        [c["case_id"], c["a_number"], ", ".join(x.replace("_", " ").capitalize() for x in c["reasons"])] for c in stale]
     assert [int(r[0]) for r in rows(response, "hits-table")] == [world["hit"].pk]
     assert rows(response, "hits-table")[0][6] == "open warrant in another state"
     assert [int(r[0]) for r in rows(response, "claims-table")] == [world["claim_case"].pk]

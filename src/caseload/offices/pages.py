@@ -135,6 +135,8 @@ def office_page(user, office: FieldOffice, posted: Posted | None = None) -> dict
     facts = _case_rows(cases, unassigned_ids)
     unassigned = []
     for r in unassigned_all[:PANEL_ROWS]:
+        if r["case_id"] not in facts:
+            continue
         row = {**facts[r["case_id"]], "opened_on": r["opened_on"], "stage": r["stage"].replace("_", " ")}
         row["assign"] = assign_form(row) if acting else None
         unassigned.append(row)
@@ -152,8 +154,7 @@ def office_page(user, office: FieldOffice, posted: Posted | None = None) -> dict
               "reasons": [task_label(x) for x in r["reasons"]]}
              for r in summary["stale_national_security_cases"]]
     stale_facts = _case_rows(cases, [r["case_id"] for r in stale[:PANEL_ROWS]])
-    for r in stale:
-        r["name"] = stale_facts.get(r["case_id"], {}).get("name", "")
+    stale_shown = [{**r, "name": stale_facts[r["case_id"]]["name"]} for r in stale[:PANEL_ROWS] if r["case_id"] in stale_facts]
 
     # Records-check hits awaiting review: check-ins of the cases whose derived column says one is
     # owed (made current by the overdue summary above), so the check-in table is read by case.
@@ -203,8 +204,9 @@ def office_page(user, office: FieldOffice, posted: Posted | None = None) -> dict
     min_words = cfg.min_rationale_words
 
     # Director exceptions in force today.
-    exceptions = [{**e, "name": _case_rows(cases, [e["case_id"]]).get(e["case_id"], {}).get("name", "")}
-                  for e in list_exceptions(office=code, active_on=clock.today())[:PANEL_ROWS]]
+    in_force = list_exceptions(office=code, active_on=clock.today())[:PANEL_ROWS]
+    exception_facts = _case_rows(cases, [e["case_id"] for e in in_force])
+    exceptions = [{**e, "name": exception_facts[e["case_id"]]["name"]} for e in in_force if e["case_id"] in exception_facts]
 
     # Capacity per officer, outliers.
     capacity = _capacity(office)
@@ -228,10 +230,12 @@ def office_page(user, office: FieldOffice, posted: Posted | None = None) -> dict
     for group in (unassigned, on_leave, hits, claims):
         shown_cases.update(r["case_id"] for r in group)
         shown_a.update(r["a_number"] for r in group)
-    shown_cases.update(r["case_id"] for r in stale[:PANEL_ROWS])
-    shown_a.update(r["a_number"].replace("-", "") for r in stale[:PANEL_ROWS])
+    shown_cases.update(r["case_id"] for r in stale_shown)
+    shown_a.update(r["a_number"].replace("-", "") for r in stale_shown)
     shown_cases.update(r["case"] for r in reviews)
+    shown_a.update(r["a_number"] for r in reviews)
     shown_cases.update(e["case_id"] for e in exceptions)
+    shown_a.update(e["a_number"] for e in exceptions)
     for group in (unassigned, on_leave, hits, claims):
         for r in group:
             r["a_number"] = _display(r["a_number"])
@@ -241,7 +245,7 @@ def office_page(user, office: FieldOffice, posted: Posted | None = None) -> dict
         "overdue": overdue,
         "unassigned": unassigned, "unassigned_total": len(unassigned_all), "auto_assign": auto_assign,
         "on_leave": on_leave, "on_leave_total": on_leave_total,
-        "stale": stale[:PANEL_ROWS], "stale_total": len(stale),
+        "stale": stale_shown, "stale_total": len(stale),
         "hits": hits, "hits_total": hits_total,
         "claims": claims, "claims_total": claims_total,
         "reviews": reviews, "reviews_total": len(reviews_all), "min_rationale_words": min_words,
