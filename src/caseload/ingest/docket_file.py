@@ -734,19 +734,24 @@ def do_import_docket(ins: Inspection, *, convictions: Inspection | None = None, 
         if dry_run:
             return [], [], [], updates
         people_ids, case_ids, conviction_ids = (_Ids(cur, t) for t in ("docket_person", "docket_case", "docket_conviction"))
-        first_person = people_ids.next
-        real = {placeholder: first_person + k for k, (_, placeholder) in enumerate(new_person_rows)}
-        cols = [c[name] for name in _PERSON_FILE_ORDER]
-        new_people = [(real[ph], *(col[i] for col in cols), office_ids[office_col[i]]) for i, ph in new_person_rows]
+        real = {placeholder: people_ids.next + k for k, (_, placeholder) in enumerate(new_person_rows)}
+        # rows as tuples, built column by column (list comprehensions and zip, not a loop per row)
+        rows_p = [i for i, _ in new_person_rows]
+        person_ids = [real[ph] for _, ph in new_person_rows]
+        new_people = list(zip(person_ids, *([col[i] for i in rows_p] for col in (c[n] for n in _PERSON_FILE_ORDER)),
+                              [office_ids[office_col[i]] for i in rows_p], strict=True))
         new_convictions = []
-        for i, ph in new_person_rows:
+        for i, pid in zip(rows_p, person_ids, strict=True):
             for _, conviction in convicted.get(a_col[i], ()):
-                new_convictions.append((conviction_ids.take(), real[ph], office_ids[office_col[i]], *conviction))
-        cols = [c[name] for name in _CASE_FILE_ORDER]
+                new_convictions.append((conviction_ids.take(), pid, office_ids[office_col[i]], *conviction))
+        rows_c = [i for i, _, _ in new_case_rows]
+        n = len(rows_c)
         first_case = case_ids.next
-        new_cases = [(first_case + k, real.get(pid, pid), office_ids[office_col[i]], c["unit"][i], officer_id,
-                      *(col[i] for col in cols), "open", 1, True, "", "", "", 0, 0)
-                     for k, (i, pid, officer_id) in enumerate(new_case_rows)]
+        new_cases = list(zip(range(first_case, first_case + n), [real.get(pid, pid) for _, pid, _ in new_case_rows],
+                             [office_ids[office_col[i]] for i in rows_c], [c["unit"][i] for i in rows_c],
+                             [officer for _, _, officer in new_case_rows],
+                             *([col[i] for i in rows_c] for col in (c[name] for name in _CASE_FILE_ORDER)),
+                             *([value] * n for value in ("open", 1, True, "", "", "", 0, 0)), strict=True))
         return new_people, new_cases, new_convictions, updates
 
     def flush(lines: list[int], c: dict[str, list], good: list[int]) -> None:
