@@ -12,8 +12,8 @@ from typing import Annotated
 from ninja import Path, Query, Router, Status
 
 from caseload.core import access
-from caseload.core.api import (ALL_ROLES, WRITERS, Day, Id, OfficeCode, check_limit, record_listed, require_role,
-                               text)
+from caseload.core.api import (ALL_ROLES, WRITERS, Day, Id, OfficeCode, check_limit, document, record_listed,
+                               require_role, text)
 from caseload.core.audit import record_read
 from caseload.core.schemas import responses
 from caseload.docket import anumber
@@ -134,7 +134,7 @@ def officer_worklist(request, officer_id: Annotated[int, Path(ge=1, le=2**53)],
     officer = access.access_officer(request.user, officer_id)
     doc = worklist(officer=officer.pk, as_of=as_of)
     record_listed(request, doc["tasks"], office_id=officer.office_id)
-    return doc
+    return document(doc)
 
 
 @router.get("/offices/{code}/overdue", response=responses(OverdueOut), summary="Overdue tasks of an office")
@@ -148,7 +148,7 @@ def office_overdue(request, code: Annotated[str, Path(pattern=r"^[A-Za-z]{3}$", 
     office = access.access_office(request.user, code)
     doc = overdue_summary(office=office.code, as_of=as_of)
     record_listed(request, doc["unassigned_cases"] + doc["stale_national_security_cases"], office_id=office.pk)
-    return doc
+    return document(doc)
 
 
 # --- writing ----------------------------------------------------------------------------------
