@@ -31,6 +31,7 @@ import datetime as dt
 import json
 import os
 import platform
+import shutil
 import sqlite3
 import subprocess
 import sys
@@ -240,9 +241,16 @@ def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(description="caseload benchmarks")
     parser.add_argument("--scale", type=float, default=1.0)
     parser.add_argument("--only", nargs="*", choices=choices)
-    parser.add_argument("--workdir", type=Path, default=ROOT / "var" / "bench")
+    parser.add_argument("--workdir", type=Path, default=None,
+                        help="directory for the run's databases (default: a new one under var/bench, removed at the end)")
     parser.add_argument("--out", type=Path, default=RESULTS, help="results file (default benchmarks/results/latest.json)")
     args = parser.parse_args(argv)
+    # Each run works in a directory of its own: two runs at once (another --only run, say) must not
+    # delete or replace each other's docket.
+    own_workdir = args.workdir is None
+    if own_workdir:
+        (ROOT / "var" / "bench").mkdir(parents=True, exist_ok=True)
+        args.workdir = Path(tempfile.mkdtemp(prefix="run-", dir=ROOT / "var" / "bench"))
     args.workdir.mkdir(parents=True, exist_ok=True)
     for leftover in args.workdir.glob("bench.sqlite3*"):
         leftover.unlink()
@@ -272,6 +280,8 @@ def main(argv: list[str] | None = None) -> int:
             setup_django(pg_url)  # reference data for drawing the baseline's rows
         measure("generate_postgres", lambda: bench_generate_postgres(args.scale, pg_url))
     run.save(finished=True)
+    if own_workdir:
+        shutil.rmtree(args.workdir, ignore_errors=True)
     problems = run.problems()
     where = args.out.relative_to(ROOT) if args.out.is_relative_to(ROOT) else args.out
     log(f"written to {where}" + ("" if problems else "; every target met"))
