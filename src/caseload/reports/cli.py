@@ -50,7 +50,7 @@ def list_(fmt: FormatOption = Format.text) -> None:
     rows = snapshots.list_snapshots()
     emit(fmt, rows, lambda: table("Snapshots", ["as of", "open cases", "officers", "overdue", "taken at", "by"],
                                   [[r["as_of"], r["cases"], r["officers"], r["overdue"] if r["overdue"] is not None else "–",
-                                    r["taken_at"][:16], r["taken_by"]] for r in rows]))
+                                    r["taken_at"][:16].replace("T", " "), r["taken_by"]] for r in rows]))
 
 
 class ReportFormat(str, enum.Enum):
