@@ -35,7 +35,19 @@ def seeded(tmp_path, django_db_blocker):
 
 @pytest.fixture
 def schema(seeded, world):
-    return schemathesis.openapi.from_wsgi("/api/v1/openapi.json", get_wsgi_application())
+    """The schema loaded from the app itself, called through its WSGI handler. As Django's test
+    client does, the handler must not close the database connection after each request (that
+    would end the test's transaction on PostgreSQL)."""
+    from django.core import signals
+    from django.db import close_old_connections
+
+    signals.request_started.disconnect(close_old_connections)
+    signals.request_finished.disconnect(close_old_connections)
+    try:
+        yield schemathesis.openapi.from_wsgi("/api/v1/openapi.json", get_wsgi_application())
+    finally:
+        signals.request_started.connect(close_old_connections)
+        signals.request_finished.connect(close_old_connections)
 
 
 def _known(world) -> dict:
