@@ -92,3 +92,20 @@ def test_an_analyst_reads_the_national_report_and_any_office(docket, client):
     national = client.get("/reports/management/").content.decode()
     assert "Management report</h1>" in national and 'value="BOS"' in national
     assert "Management report: BOS" in client.get("/reports/management/?office=BOS").content.decode()
+
+
+def test_the_trend_comes_from_the_snapshots_and_an_earlier_date_omits_present_only_figures(docket, tmp_path):
+    from caseload.reports.models import Snapshot
+
+    assert run("snapshot", "take", "--history").exit_code == 0
+    today = clock.today()
+    out = tmp_path / "today.html"
+    run("report", "build", "--format", "html", "--out", str(out))
+    html = out.read_text()
+    assert f"Snapshots up to {today}" in html and "Fewer than two snapshots" not in html
+    earlier = Snapshot.objects.exclude(as_of=today).order_by("-as_of").first().as_of
+    past = tmp_path / "past.html"
+    run("report", "build", "--format", "html", "--as-of", earlier.isoformat(), "--out", str(past))
+    text = past.read_text()
+    assert f"As of <strong>{earlier}</strong>" in text and f"not stated for {earlier}" in text
+    assert "Overdue tasks:" not in text.split('id="docket"')[0]
