@@ -106,11 +106,11 @@ def test_init_creates_and_migrates_a_fresh_sqlite_database(tmp_path):
 def test_users_add_creates_a_user_in_its_role_with_a_hashed_password():
     from django.contrib.auth.models import User
 
-    result = run("users", "add", "sam", "--role", "supervisor", "--format", "json")
+    result = run("users", "add", "sam", "--role", "supervisor", "--office", "WAS", "--format", "json")
     doc = json.loads(result.stdout)
     user = User.objects.get(username="sam")
     assert doc["role"] == "supervisor" and user.groups.filter(name="supervisor").exists()
     assert user.check_password(doc["password"]) and doc["password"] not in user.password
-    again = run("users", "add", "sam", "--role", "officer")
+    again = run("users", "add", "sam", "--role", "hq_analyst")
     assert again.exit_code == 1 and "exists already" in again.stderr
     assert run("users", "add", "kim", "--role", "chief").exit_code == 2
