@@ -115,3 +115,18 @@ def test_the_dask_executor_prints_the_local_document(docket):
     dask = ok(forecast("run", "--months", "3", "--reps", "12", "--seed", "5", "--executor", "dask"))
     assert dask["executor"] == "dask"
     assert (dask["national"], dask["by_office"]) == (local["national"], local["by_office"])
+
+
+def test_staffing_plan_with_a_horizon_reports_todays_and_the_horizons_need(docket):
+    today = ok(runner.invoke(app, ["staffing", "plan", "--format", "json"], catch_exceptions=False))
+    result = runner.invoke(app, ["staffing", "plan", "--hires", "2", "--horizon-months", "6", "--format", "json"],
+                           catch_exceptions=False)
+    doc = ok(result)
+    assert [o["fte_need"] for o in doc["offices"]] == [o["fte_need"] for o in today["offices"]]
+    horizon = doc["horizon"]
+    assert (horizon["months"], horizon["scenario"]["id"]) == (6, "baseline")
+    assert set(horizon["national"]) == {"cases", "fte_need", "officers", "gap", "hires"} and horizon["national"]["hires"] == 2
+    was = next(o for o in horizon["offices"] if o["office"] == "WAS")
+    assert set(was) == {"office", "cases", "fte_need", "officers", "gap", "hires"} and was["cases"] > 0
+    refused = runner.invoke(app, ["staffing", "plan", "--scenario", str(EXAMPLE_FILE), "--format", "json"])
+    assert refused.exit_code == 2 and json.loads(refused.stdout)["error"]["code"] == "scenario_needs_horizon"

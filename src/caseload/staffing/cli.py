@@ -110,6 +110,8 @@ def plan(
     limits: Annotated[Path | None, typer.Option(help="TOML file with per-office max_hires and cost")] = None,
     budget: Annotated[float | None, typer.Option(help="total budget for hires (uses each office's cost from --limits, default 1)")] = None,
     param: Annotated[list[str] | None, typer.Option("--param", help="override a parameter: SECTION.NAME=NUMBER")] = None,
+    horizon_months: Annotated[int | None, typer.Option("--horizon-months", help="also plan against the forecast's p50 docket N months ahead (docs/forecast.md)")] = None,
+    scenario: Annotated[Path | None, typer.Option("--scenario", metavar="FILE", help="forecast scenario for --horizon-months")] = None,
     fmt: FormatOption = Format.text,
 ) -> None:
     """FTE need, gap and recommended caseload per office; with --hires, the optimal allocation."""
@@ -118,6 +120,8 @@ def plan(
 
     if hires is not None and hires < 0:
         raise UsageError("invalid_hires", "--hires must be 0 or more")
+    if scenario is not None and horizon_months is None:
+        raise UsageError("scenario_needs_horizon", "--scenario is used with --horizon-months only")
     office_limits = None
     if limits is not None:
         try:
@@ -127,7 +131,16 @@ def plan(
             raise UsageError("invalid_limits_file", f"{limits}: {exc}") from None
     doc = services.staffing_plan(hires=hires, weights_kind=_kind(weights_kind), overrides=_overrides(param),
                                  max_hires_per_office=max_hires_per_office, office_limits=office_limits, budget=budget)
+    if horizon_months is not None:
+        from caseload.forecast.services import add_horizon
+
+        doc = add_horizon(doc, horizon_months, scenario=scenario, hires=hires, weights_kind=weights_kind,
+                          max_hires_per_office=max_hires_per_office)
     emit(fmt, doc, lambda: _render_plan(doc))
+    if horizon_months is not None and fmt == Format.text:
+        from caseload.forecast.cli import render_horizon
+
+        render_horizon(doc)
 
 
 def _render_plan(doc: dict) -> None:
