@@ -8,8 +8,7 @@
   national overdue share (target 20–60 %).
 
 Capacity % is the generator's required case minutes ÷ available minutes per office on the
-full-scale plan (``synthetic.load_ratio``), which is what the docket's officers face; the
-product's own figure (``staffing capacity``) is reported beside it when measured weights exist.
+full-scale plan (``synthetic.load_ratio``): the load the docket's officers face.
 """
 
 from __future__ import annotations
@@ -51,11 +50,9 @@ def priority_shares(as_of) -> dict:
 
 
 def spearman(x, y) -> float:
-    import numpy as np
-    from scipy.stats import rankdata
+    from scipy.stats import spearmanr
 
-    rx, ry = rankdata(x), rankdata(y)
-    return float(np.corrcoef(rx, ry)[0, 1])
+    return float(spearmanr(x, y).statistic)
 
 
 def plan_capacity_pct(as_of) -> dict[str, float]:
@@ -90,5 +87,4 @@ def worklist_targets(as_of) -> dict:
         "national_overdue_share": {"value": round(national, 4), "target": f"{low} to {high}",
                                    "met": low <= national <= high},
     }
-    return {"offices": offices, "targets": targets, "target": {k: v["target"] for k, v in targets.items()},
-            "met": all(v["met"] for v in targets.values())}
+    return {"offices": offices, "targets": targets}
