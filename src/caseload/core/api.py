@@ -12,7 +12,8 @@ from typing import Annotated
 from django.conf import settings
 from django.core.cache import cache
 from django.http import JsonResponse
-from ninja import Query, Router
+from ninja import Path, Query, Router
+from ninja.errors import HttpError
 from ninja.responses import NinjaJSONEncoder
 from ninja.security import HttpBearer, SessionAuth
 from ninja.throttling import BaseThrottle
@@ -20,7 +21,7 @@ from pydantic import AfterValidator, Field, StringConstraints
 
 from caseload.core import audit
 from caseload.core.access import role_of
-from caseload.core.errors import Forbidden, UsageError
+from caseload.core.errors import Forbidden
 from caseload.core.schemas import AuditEventsOut, responses
 from caseload.web.params import EARLIEST, LATEST
 
@@ -48,14 +49,17 @@ Text = text()
 Day = Annotated[dt.date, Field(ge=EARLIEST, le=LATEST, description=f"a date between {EARLIEST} and {LATEST}",
                                json_schema_extra={"pattern": r"^(19\d\d|2\d\d\d)-\d\d-\d\d$"})]
 Id = Annotated[int, Field(ge=1, le=MAX_ID)]
+Cursor = Annotated[int, Field(ge=0, le=MAX_ID, description="the next_after of the previous page (0: from the start)")]
 Minutes = Annotated[int, Field(ge=0, le=24 * 60)]
 Version = Annotated[int, Field(ge=0, le=MAX_ID, description="the case's version as read; a changed case answers 409 stale_case")]
-OfficeCode = Annotated[str, StringConstraints(pattern=r"^[A-Za-z]{3}$")]
-ANumber = Annotated[str, StringConstraints(pattern=r"^[Aa]?[0-9][0-9-]{0,11}$")]
+A_NUMBER_PATTERN = r"^[Aa]?[0-9][0-9-]{0,11}$"
+OFFICE_PATTERN = r"^[A-Za-z]{3}$"
+OfficeCode = Annotated[str, StringConstraints(pattern=OFFICE_PATTERN)]
 
 
-def at_midnight(day: dt.date | None) -> dt.datetime | None:
-    return dt.datetime.combine(day, dt.time(), tzinfo=dt.UTC) if day else None
+def path_id(description: str = ""):
+    """A positive id in the URL path (bounded, so no value overflows a database integer)."""
+    return Annotated[int, Path(ge=1, le=MAX_ID, description=description)]
 
 
 # --- authentication ---------------------------------------------------------------------------
@@ -84,8 +88,8 @@ class SignedInSession(SessionAuth):
             return None  # not signed in: 401, whatever the CSRF state
         try:
             return super().__call__(request)
-        except Exception as exc:  # ninja's HttpError(403) for a failed CSRF check
-            if getattr(exc, "status_code", None) == 403:
+        except HttpError as exc:  # ninja's HttpError(403) for a failed CSRF check
+            if exc.status_code == 403:
                 raise Forbidden("csrf_failed", "CSRF check failed: send the csrftoken cookie's value as X-CSRFToken") from None
             raise
 
@@ -185,12 +189,6 @@ def document(doc, status: int = 200) -> JsonResponse:
     worklist of a busy officer has thousands of rows); tests/api/test_schema.py checks these
     answers against the schema like every other."""
     return JsonResponse(doc, status=status, encoder=NinjaJSONEncoder, safe=False)
-
-
-def check_limit(limit: int, maximum: int) -> int:
-    if not 1 <= limit <= maximum:
-        raise UsageError("invalid_limit", f"limit must be between 1 and {maximum}, got {limit}")
-    return limit
 
 
 # --- the auditor's router --------------------------------------------------------------------

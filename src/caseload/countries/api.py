@@ -8,10 +8,10 @@ open citizenship claim, on the case's row locked in the step's transaction.
 
 from typing import Annotated, Literal
 
-from ninja import Path, Query, Router, Status
+from ninja import Query, Router, Status
 
 from caseload.core import access
-from caseload.core.api import ALL_ROLES, WRITERS, Day, Id, record_listed, require_role, text
+from caseload.core.api import ALL_ROLES, WRITERS, Cursor, Day, path_id, record_listed, require_role, text
 from caseload.core.errors import NotFound, UsageError
 from caseload.core.schemas import responses
 from caseload.countries.models import TravelDocumentRequest, TravelDocumentStatus
@@ -33,7 +33,7 @@ def _visible_requests(actor):
 def list_travel_documents(request,
                           country: Annotated[text(80) | None, Query(description="ISO code or country name")] = None,
                           status: Literal[tuple(TravelDocumentStatus.values)] | None = None,
-                          after: Annotated[Id | None, Query(description="the next_after of the previous page")] = None,
+                          after: Annotated[Cursor | None, Query()] = None,
                           limit: Annotated[int, Query(ge=1, le=MAX_PAGE)] = 100):
     """Requests of the caller's visible cases in id order, one keyset page at a time; an audited
     read (``case.list``)."""
@@ -60,7 +60,7 @@ def list_travel_documents(request,
 @router.post("/cases/{case_id}/travel-documents", response=responses(TravelDocumentOut, 201),
              summary="Request a travel document for a case")
 @require_role(*WRITERS)
-def request_travel_document(request, case_id: Annotated[int, Path(ge=1, le=2**53)], body: TravelDocumentRequestIn):
+def request_travel_document(request, case_id: path_id("case id"), body: TravelDocumentRequestIn):
     """``countries td request``: an open final-order case; refused under a stay, a pending appeal
     or an open citizenship claim, and when the case changed since ``expected_version``."""
     from caseload.countries import travel_documents as td
@@ -74,7 +74,7 @@ def request_travel_document(request, case_id: Annotated[int, Path(ge=1, le=2**53
 @router.post("/travel-documents/{request_id}/events", response=responses(TravelDocumentOut, 201),
              summary="Record a travel-document event")
 @require_role(*WRITERS)
-def travel_document_event(request, request_id: Annotated[int, Path(ge=1, le=2**53)], body: TravelDocumentEventIn):
+def travel_document_event(request, request_id: path_id("travel-document request id"), body: TravelDocumentEventIn):
     """``countries td interview | issue | refuse | withdraw``: one step of the request's lifecycle.
     Scheduling the interview is a removal step (the guards apply); issuance counts against the
     country's quota."""

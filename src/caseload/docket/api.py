@@ -12,8 +12,8 @@ from typing import Annotated
 from ninja import Path, Query, Router, Status
 
 from caseload.core import access
-from caseload.core.api import (ALL_ROLES, WRITERS, Day, Id, OfficeCode, check_limit, document, record_listed,
-                               require_role, text)
+from caseload.core.api import (A_NUMBER_PATTERN, ALL_ROLES, OFFICE_PATTERN, WRITERS, Cursor, Day, Id, OfficeCode,
+                               document, path_id, record_listed, require_role, text)
 from caseload.core.audit import record_read
 from caseload.core.schemas import responses
 from caseload.docket import anumber
@@ -23,7 +23,7 @@ from caseload.docket.schemas import (CaseChangeOut, CaseOut, CasePage, CheckInIn
                                      StageName, SummaryOut, TransitionIn, UnitName, WorklistOut)
 
 router = Router(tags=["docket"])
-CaseId = Annotated[int, Path(ge=1, le=2**53, description="case id")]
+CaseId = path_id("case id")
 MAX_PAGE = 1000
 SUPERVISORS_AND_NATIONAL = ("supervisor", "hq_analyst", "auditor", "administrator")
 
@@ -46,7 +46,7 @@ def _versioned(request, case_id: int, expected_version: int) -> Case:
 @router.get("/cases", response=responses(CasePage), summary="Cases in id order, one keyset page at a time")
 @require_role(*ALL_ROLES)
 def list_cases(request,
-               after: Annotated[Id | None, Query(description="the next_after of the previous page")] = None,
+               after: Annotated[Cursor | None, Query()] = None,
                limit: Annotated[int, Query(ge=1, le=MAX_PAGE)] = 100,
                office: Annotated[OfficeCode | None, Query(description="field office code")] = None,
                officer: Annotated[Id | None, Query(description="officer id")] = None,
@@ -56,7 +56,6 @@ def list_cases(request,
                status: Annotated[str, Query(pattern="^(open|closed)$")] = "open"):
     """The caller's visible cases (an officer: their own; a supervisor: their office's), filtered;
     an audited read (``case.list``) of the page shown."""
-    check_limit(limit, MAX_PAGE)
     qs = access.visible_cases(request.user).filter(status=status)
     if office:
         qs = qs.filter(office=access.access_office(request.user, office))
@@ -104,7 +103,7 @@ def get_case(request, case_id: CaseId):
 
 @router.get("/people/{a_number}", response=responses(PersonOut), summary="A person's record")
 @require_role(*ALL_ROLES)
-def get_person(request, a_number: Annotated[str, Path(pattern=r"^[Aa]?[0-9][0-9-]{0,11}$",
+def get_person(request, a_number: Annotated[str, Path(pattern=A_NUMBER_PATTERN,
                                                       description="A123-456-789 or nine digits")]):
     """The person, their cases, convictions, due tasks, check-ins and travel documents (the
     ``case show`` document); an audited read (``case.read``)."""
@@ -125,7 +124,7 @@ def docket_summary(request):
 
 @router.get("/officers/{officer_id}/worklist", response=responses(WorklistOut), summary="An officer's due tasks")
 @require_role(*ALL_ROLES)
-def officer_worklist(request, officer_id: Annotated[int, Path(ge=1, le=2**53)],
+def officer_worklist(request, officer_id: path_id("officer id"),
                      as_of: Annotated[Day | None, Query(description="the date tasks are judged against (default today)")] = None):
     """The ``worklist`` document: national-security cases first, then overdue, then priority, then
     due date; an audited read (``case.list``) of the cases listed."""
@@ -139,7 +138,7 @@ def officer_worklist(request, officer_id: Annotated[int, Path(ge=1, le=2**53)],
 
 @router.get("/offices/{code}/overdue", response=responses(OverdueOut), summary="Overdue tasks of an office")
 @require_role(*SUPERVISORS_AND_NATIONAL)
-def office_overdue(request, code: Annotated[str, Path(pattern=r"^[A-Za-z]{3}$", description="field office code")],
+def office_overdue(request, code: Annotated[str, Path(pattern=OFFICE_PATTERN, description="field office code")],
                    as_of: Annotated[Day | None, Query()] = None):
     """The ``overdue --office`` document; an audited read of the unassigned and stale
     national-security cases it lists."""
@@ -194,7 +193,7 @@ def record_check_in(request, case_id: CaseId, body: CheckInIn):
 @router.post("/check-ins/{check_in_id}/records-check", response=responses(RecordsCheckOut, 201),
              summary="Record a records check owed by a check-in")
 @require_role(*WRITERS)
-def record_records_check(request, check_in_id: Annotated[int, Path(ge=1, le=2**53)], body: RecordsCheckIn):
+def record_records_check(request, check_in_id: path_id("check-in id"), body: RecordsCheckIn):
     """``checkin records-check --check-in``: the result of a records check run after the check-in."""
     from caseload.core.errors import NotFound
     from caseload.docket.checkins import do_record_records_check
