@@ -93,8 +93,10 @@ def served(served_database):
     proc.wait(timeout=10)
 
 
-@pytest.fixture(scope="session")
+@pytest.fixture(scope="module")
 def browser():
+    """One chromium per test module: Playwright's sync API keeps an event loop running while it
+    is open, which Django refuses for database access, so it must not outlive the module."""
     require_chromium()
     from playwright.sync_api import sync_playwright
 

@@ -85,6 +85,9 @@ def test_roles_in_mfa_roles_need_a_totp_code(client):
     assert no_code.status_code == 200 and b"authentication code" in no_code.content
     assert _sign_in(client, "inspector", code="000000" if totp(device.bin_key) != 0 else "111111").status_code == 200
     assert client.get("/audit/").status_code == 302
+    device.refresh_from_db()
+    assert device.throttling_failure_count == 1  # django-otp slows down guessing after a wrong code
+    device.throttle_reset()
     good = _sign_in(client, "inspector", code=f"{totp(device.bin_key):06d}")
     assert good.status_code == 302
     assert client.get("/audit/").status_code == 200
