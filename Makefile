@@ -33,6 +33,7 @@ demo: install ## create the database, generate demo data (SCALE, SEED), load pol
 	$(VENV)/bin/caseload generate --scale $(SCALE) --seed $(SEED) --replace
 	$(VENV)/bin/caseload tasks refresh
 	$(VENV)/bin/caseload policy reclassify
+	$(VENV)/bin/caseload workload weights --save
 	$(VENV)/bin/caseload manual import --sample
 	$(VENV)/bin/caseload training import --sample
 	$(VENV)/bin/caseload users demo
