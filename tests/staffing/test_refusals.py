@@ -67,3 +67,14 @@ def test_a_national_security_case_stays_unassigned_when_nobody_is_certified():
     assert doc["unplaced"] == [{"case_id": case.pk, "reason": "no eligible officer holds the national-security certification"}]
     assert Case.objects.get(pk=case.pk).officer_id is None
     assert (AuditEvent.objects.count(), AssignmentRecord.objects.count()) == before
+
+
+@pytest.mark.parametrize("kwargs,code", [({"hires": -1}, "invalid_hires"), ({"hires": 10_001}, "invalid_hires"),
+                                         ({"hires": 5, "max_hires_per_office": -2}, "invalid_max_hires")])
+def test_hires_are_bounded(kwargs, code):
+    from caseload.core.errors import UsageError
+    from caseload.staffing.services import staffing_plan
+
+    with pytest.raises(UsageError) as err:
+        staffing_plan(**kwargs)
+    assert err.value.code == code

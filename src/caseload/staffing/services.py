@@ -419,10 +419,18 @@ def open_case_counts(group_by: tuple[str, ...], *, by: str = "office", office_id
     return owners, index, names, np.array(cols[-1], dtype=np.int64)
 
 
+MAX_HIRES = 10_000
+
+
 def staffing_plan(*, hires: int | None = None, weights_kind: str = WeightKind.MEASURED, overrides: dict | None = None,
                   max_hires_per_office: int | None = None, office_limits: dict[str, dict] | None = None,
                   budget: float | None = None) -> dict:
-    """FTE need, gap and recommended caseload per office; optionally an allocation of new hires."""
+    """FTE need, gap and recommended caseload per office; optionally an allocation of new hires
+    (at most ``MAX_HIRES``: many times the national workforce, and a bound on the programme's size)."""
+    if hires is not None and not 0 <= hires <= MAX_HIRES:
+        raise UsageError("invalid_hires", f"--hires must be from 0 to {MAX_HIRES:,}, got {hires}")
+    if max_hires_per_office is not None and not 0 <= max_hires_per_office <= MAX_HIRES:
+        raise UsageError("invalid_max_hires", f"--max-hires-per-office must be from 0 to {MAX_HIRES:,}, got {max_hires_per_office}")
     if budget is not None and budget < 0:
         raise UsageError("invalid_budget", f"--budget must be 0 or more, got {budget}")
     params = parameters(overrides)
