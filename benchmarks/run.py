@@ -46,6 +46,7 @@ RESULTS = ROOT / "benchmarks" / "results" / "latest.json"
 # outside production uses throwaway ones (inherited by the child processes it starts).
 os.environ.setdefault("CASELOAD_SECRET_KEY", "benchmarks-only-secret-key-not-for-production")
 os.environ.setdefault("CASELOAD_AUDIT_KEY", "benchmarks-only-audit-key-not-for-production")
+os.environ.setdefault("CASELOAD_SSL_REDIRECT", "0")  # page benchmarks talk plain HTTP to 127.0.0.1
 SEED = 1
 AS_OF = dt.date(2026, 11, 1)
 
