@@ -320,10 +320,9 @@ def _wait_for_lock_waiter(timeout=10.0):
     return False
 
 
+@pytest.mark.postgres_only  # SQLite has one writer at a time (IMMEDIATE transactions), so two writers
+# cannot overlap there; test_a_stale_write_is_refused_and_the_first_write_kept shows the refusal sequentially
 def test_two_concurrent_transactions_on_postgresql_one_conflicts_nothing_lost(vendor, today):
-    if vendor != "postgresql":
-        pytest.skip("SQLite has one writer at a time (IMMEDIATE transactions), so two writers cannot overlap; "
-                    "test_a_stale_write_is_refused_and_the_first_write_kept shows the same refusal sequentially")
     results: dict = {}
     # Committed rows, visible to the writers' own connections (the test's transaction is not).
     _in_thread(lambda: factories.case(factories.person(), officer=factories.officer("WAS"),
