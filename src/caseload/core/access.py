@@ -154,3 +154,29 @@ def access_officer(actor, officer_id):
     if officer is None:
         raise NotFound("unknown_officer", f"no officer {officer_id!r}")
     return officer
+
+
+def role_guard(roles: tuple[str, ...], refusal):
+    """A view decorator letting only ``roles`` through (``refusal(role)`` builds the Forbidden
+    for any other); the roles are kept on the view as ``allowed_roles`` for the role matrices.
+    Pages (``caseload.web.decorators``) and the API (``caseload.core.api``) wrap it."""
+    import functools
+
+    from caseload.core.permissions import ROLES
+
+    unknown = set(roles) - set(ROLES)
+    if unknown or not roles:
+        raise ValueError(f"unknown roles {sorted(unknown)}")
+
+    def decorate(view):
+        @functools.wraps(view)
+        def wrapped(request, *args, **kwargs):
+            role = role_of(request.user)
+            if role not in roles:
+                raise refusal(role)
+            return view(request, *args, **kwargs)
+
+        wrapped.allowed_roles = frozenset(roles)
+        return wrapped
+
+    return decorate

@@ -4,7 +4,6 @@ auditor's router (``GET /audit/events``). See docs/api.md.
 """
 
 import datetime as dt
-import functools
 import math
 import time
 from typing import Annotated
@@ -20,7 +19,6 @@ from ninja.throttling import BaseThrottle
 from pydantic import AfterValidator, Field, StringConstraints
 
 from caseload.core import audit
-from caseload.core.access import role_of
 from caseload.core.errors import Forbidden
 from caseload.core.schemas import AuditEventsOut, responses
 from caseload.web.params import EARLIEST, LATEST
@@ -141,25 +139,11 @@ class TokenRateThrottle(BaseThrottle):
 def require_role(*roles: str):
     """Let the named roles through; another role gets 403 ``role_not_allowed``. The roles are kept
     on the function (``allowed_roles``), where the role × endpoint test reads them."""
-    from caseload.core.permissions import ROLES
+    from caseload.core.access import role_guard
 
-    unknown = set(roles) - set(ROLES)
-    if unknown or not roles:
-        raise ValueError(f"unknown roles {sorted(unknown)}")
-
-    def decorate(view):
-        @functools.wraps(view)
-        def wrapped(request, *args, **kwargs):
-            role = role_of(request.user)
-            if role not in roles:
-                raise Forbidden("role_not_allowed", "this endpoint is not available to your role"
-                                + (f" ({role})" if role else " (your account has no role)"))
-            return view(request, *args, **kwargs)
-
-        wrapped.allowed_roles = frozenset(roles)
-        return wrapped
-
-    return decorate
+    return role_guard(roles, lambda role: Forbidden(
+        "role_not_allowed", "this endpoint is not available to your role"
+        + (f" ({role})" if role else " (your account has no role)")))
 
 
 ALL_ROLES = ("officer", "supervisor", "hq_analyst", "auditor", "administrator")

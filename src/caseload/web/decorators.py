@@ -9,9 +9,7 @@ URL configuration itself. Objects outside a permitted user's scope are a 404 fro
 
 from __future__ import annotations
 
-import functools
-
-from caseload.core.access import role_of
+from caseload.core.access import role_guard
 from caseload.core.errors import Forbidden
 from caseload.core.permissions import ROLES
 
@@ -20,20 +18,6 @@ NATIONAL_READERS = ("hq_analyst", "auditor", "administrator")
 
 
 def require_role(*roles: str):
-    unknown = set(roles) - set(ROLES)
-    if unknown or not roles:
-        raise ValueError(f"unknown roles {sorted(unknown)}")
-
-    def decorate(view):
-        @functools.wraps(view)
-        def wrapped(request, *args, **kwargs):
-            role = role_of(request.user)
-            if role not in roles:
-                raise Forbidden("role_not_allowed", "This page is not available to your role"
-                                + (f" ({role.replace('_', ' ')})." if role else " (your account has no role)."))
-            return view(request, *args, **kwargs)
-
-        wrapped.allowed_roles = frozenset(roles)
-        return wrapped
-
-    return decorate
+    return role_guard(roles, lambda role: Forbidden(
+        "role_not_allowed", "This page is not available to your role"
+        + (f" ({role.replace('_', ' ')})." if role else " (your account has no role).")))
