@@ -4,6 +4,11 @@ from __future__ import annotations
 
 import pytest
 
+# Fixtures for every directory, so each session-scoped one is built once per test process: real
+# caseload processes on databases of their own (tests.processes), the browser tests' served app
+# and chromium (tests.browser).
+pytest_plugins = ["tests.processes", "tests.browser"]
+
 
 @pytest.fixture(scope="session")
 def django_db_setup(django_db_setup, django_db_blocker):
@@ -26,9 +31,22 @@ def pytest_collection_modifyitems(config, items):
     no skip for them; which database a run uses is fixed by CASELOAD_DATABASE_URL."""
     import os
 
+    _heavy_files_first(items)
     if os.environ.get("CASELOAD_DATABASE_URL", "").startswith("postgres"):
         return
     deselected = [item for item in items if item.get_closest_marker("postgres_only")]
     if deselected:
         config.hook.pytest_deselected(items=deselected)
         items[:] = [item for item in items if not item.get_closest_marker("postgres_only")]
+
+
+HEAVY_FIXTURES = {"served", "browser", "databases", "production_server"}  # real processes, a served app, chromium
+
+
+def _heavy_files_first(items) -> None:
+    """Put the files with slow tests or real processes first, keeping the order otherwise: the
+    parallel run hands out whole files in this order, so the long ones start early instead of
+    running alone at the end."""
+    heavy = {item.path for item in items
+             if item.get_closest_marker("slow") or HEAVY_FIXTURES & set(getattr(item, "fixturenames", ()))}
+    items.sort(key=lambda item: item.path not in heavy)

@@ -19,19 +19,27 @@ ON_POSTGRES = os.environ.get("CASELOAD_DATABASE_URL", "").startswith("postgres")
 
 
 class Database:
-    """A new, empty database: a SQLite file under ``tmp``, or a PostgreSQL database on the test server."""
+    """A new database: a SQLite file under ``tmp``, or a PostgreSQL database on the test server;
+    empty, or a copy of ``template`` (another :class:`Database`, with no open connection)."""
 
-    def __init__(self, tmp, name: str) -> None:
-        self.name = f"kill_{name}_{uuid.uuid4().hex[:8]}"
+    def __init__(self, tmp, name: str, template: Database | None = None) -> None:
+        self.name = f"proc_{name}_{uuid.uuid4().hex[:8]}"
         if ON_POSTGRES:
             import psycopg
 
             base = os.environ["CASELOAD_DATABASE_URL"]
             self.url = base.rsplit("/", 1)[0] + "/" + self.name
             self._admin = psycopg.connect(base, autocommit=True)
-            self._admin.execute(f"CREATE DATABASE {self.name}")
+            self._admin.execute(f"CREATE DATABASE {self.name}" + (f" TEMPLATE {template.name}" if template else ""))
         else:
             self.url = f"sqlite:///{tmp / (self.name + '.sqlite3')}"
+            if template:
+                source, target = template.connect(), self.connect()
+                try:
+                    source.backup(target)
+                finally:
+                    source.close()
+                    target.close()
 
     def connect(self):
         if ON_POSTGRES:
@@ -109,8 +117,14 @@ class Database:
         return {t: self.query(f'SELECT count(*) FROM "{t}"')[0][0] for t in sorted(tables) if t not in exclude}
 
 
-def caseload(db: Database, *args: str, kill: str | None = None) -> subprocess.CompletedProcess:
+def caseload(db: Database, *args: str, kill: str | None = None, batch_rows: int | None = None) -> subprocess.CompletedProcess:
+    """Run ``caseload ARGS`` on ``db``; ``kill`` sets ``CASELOAD_KILL_AT``, ``batch_rows``
+    ``CASELOAD_BULK_BATCH_ROWS`` (imports load that many rows per transaction and drop the
+    indexes from that many rows on)."""
     env = {**os.environ, "CASELOAD_DATABASE_URL": db.url}
+    env.pop("CASELOAD_BULK_BATCH_ROWS", None)
+    if batch_rows:
+        env["CASELOAD_BULK_BATCH_ROWS"] = str(batch_rows)
     env.setdefault("CASELOAD_DEBUG", "1")
     env.pop("CASELOAD_KILL_AT", None)
     if kill:
@@ -122,12 +136,24 @@ def caseload(db: Database, *args: str, kill: str | None = None) -> subprocess.Co
     return result
 
 
+@pytest.fixture(scope="session")
+def initialised_template(tmp_path_factory):
+    """A database made by ``caseload init`` once per test process (migrating a new database takes
+    several seconds), for tests whose subject starts after ``init``."""
+    db = Database(tmp_path_factory.mktemp("template"), "template")
+    ok(caseload(db, "init"))
+    yield db
+    db.drop()
+
+
 @pytest.fixture
-def databases(tmp_path):
+def databases(tmp_path, initialised_template):
+    """``databases(name)``: a new, empty database; ``databases(name, initialised=True)``: a copy
+    of one ``caseload init`` made (the same schema and reference data)."""
     made = []
 
-    def make(name):
-        made.append(Database(tmp_path, name))
+    def make(name, initialised: bool = False):
+        made.append(Database(tmp_path, name, template=initialised_template if initialised else None))
         return made[-1]
 
     yield make

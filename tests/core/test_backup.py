@@ -7,14 +7,13 @@ import json
 import pytest
 
 from tests.countries.extracts import REMOVALS_HEADER, extract_text, removal, write
-from tests.processes import ON_POSTGRES, caseload, databases, ok  # noqa: F401 - databases is a fixture
+from tests.processes import ON_POSTGRES, caseload, ok
 
 pytestmark = pytest.mark.slow
 
 
 def test_a_restored_backup_verifies_and_answers_as_the_source(tmp_path, databases):
-    source, target = databases("source"), databases("target")
-    ok(caseload(source, "init"))
+    source, target = databases("source", initialised=True), databases("target")
     ok(caseload(source, "generate", "--scale", "0.001", "--seed", "4", "--as-of", "2026-06-30",
                 "--weights-out", str(tmp_path / "w.json")))
     extract = write(tmp_path / "r.csv.gz", extract_text(REMOVALS_HEADER, [removal(), removal(citizenship="HAITI")]))
@@ -48,9 +47,7 @@ def test_a_restored_backup_verifies_and_answers_as_the_source(tmp_path, database
 
 
 def test_a_restore_refuses_a_database_that_is_not_empty_and_changes_nothing(tmp_path, databases):
-    source, other = databases("source"), databases("other")
-    ok(caseload(source, "init"))
-    ok(caseload(other, "init"))
+    source, other = databases("source", initialised=True), databases("other", initialised=True)
     ok(caseload(source, "backup", "--out", str(tmp_path / "b.backup")))
     before = other.counts(exclude=())
 
@@ -63,8 +60,7 @@ def test_a_restore_refuses_a_database_that_is_not_empty_and_changes_nothing(tmp_
 
 
 def test_backup_refuses_to_overwrite_and_restore_refuses_what_is_not_a_backup(tmp_path, databases):
-    source, target = databases("source"), databases("target")
-    ok(caseload(source, "init"))
+    source, target = databases("source", initialised=True), databases("target")
     existing = tmp_path / "taken.backup"
     existing.write_bytes(b"keep me")
     not_a_backup = tmp_path / "notes.txt"

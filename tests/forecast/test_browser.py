@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from tests.web.conftest import browser, page, served, served_database, sign_in  # noqa: F401 (fixtures)
+from tests.browser import sign_in
 
 
 def start_run(page, base: str) -> None:
@@ -12,7 +12,7 @@ def start_run(page, base: str) -> None:
     page.get_by_role("button", name="Run the forecast").click()
 
 
-def test_an_analyst_runs_a_forecast_and_the_page_shows_the_fan_charts(served, page):  # noqa: F811
+def test_an_analyst_runs_a_forecast_and_the_page_shows_the_fan_charts(served, page):
     errors: list[str] = []
     page.on("console", lambda message: errors.append(message.text) if message.type == "error" else None)
     sign_in(page, served["base"], served["users"]["hq_analyst"]["username"])
@@ -23,7 +23,7 @@ def test_an_analyst_runs_a_forecast_and_the_page_shows_the_fan_charts(served, pa
     assert not [e for e in errors if "Content Security Policy" in e], errors
 
 
-def test_without_javascript_the_page_reloads_until_the_run_is_done(served, browser):  # noqa: F811
+def test_without_javascript_the_page_reloads_until_the_run_is_done(served, browser):
     context = browser.new_context(java_script_enabled=False, viewport={"width": 1280, "height": 900})
     try:
         page = context.new_page()

@@ -19,7 +19,7 @@ from caseload.ingest import docket_file
 from caseload.ingest.generate import clear_generated_data, generate_docket
 from caseload.offices import services as officers
 from caseload.offices.models import Officer
-from tests.ingest.test_kill import caseload, databases, ok  # noqa: F401 (fixture)
+from tests.processes import caseload, ok
 
 AS_OF = dt.date(2026, 6, 30)
 
@@ -186,9 +186,8 @@ def test_truncated_gzip_is_refused(tmp_path, today):
     assert db_counts() == before
 
 
-def test_cli_json_document_and_refusal_exit_code(tmp_path, databases):  # noqa: F811
-    db = databases("docket_cli")
-    ok(caseload(db, "init"))
+def test_cli_json_document_and_refusal_exit_code(tmp_path, databases):
+    db = databases("docket_cli", initialised=True)
     path = write(tmp_path / "d.csv", [row(1), row(2, unit="desk")])
     doc = ok(caseload(db, "import", "docket", str(path), "--format", "json"))
     assert {k: doc[k] for k in ("file", "rows", "imported", "unchanged", "conflicts", "rejected", "errors")} == {
@@ -201,27 +200,26 @@ def test_cli_json_document_and_refusal_exit_code(tmp_path, databases):  # noqa: 
     assert result.returncode == 2 and '"wrong_header"' in result.stdout
 
 
-KILL_ROWS = 50_001  # from 50,000 rows an import into an empty docket drops the indexes: two batches
+KILL_BATCH = 1_000  # CASELOAD_BULK_BATCH_ROWS: rows per transaction; from this many rows an import into an empty docket drops the indexes
+KILL_ROWS = 2 * KILL_BATCH + 1  # three batches
 KILL_POINTS = ["bulk.dropped", "bulk.insert:4", "bulk.restore"]
 
 
 @pytest.mark.slow
-def test_import_killed_then_run_again_ends_with_exact_counts(tmp_path, databases):  # noqa: F811
+def test_import_killed_then_run_again_ends_with_exact_counts(tmp_path, databases):
     path = write(tmp_path / "big.csv.gz", [row(n) for n in range(KILL_ROWS)])
     damaged = 0
     for n, point in enumerate(KILL_POINTS):
-        fresh, db = databases(f"docket_fresh{n}"), databases(f"docket_kill{n}")
-        ok(caseload(fresh, "init"))
-        ok(caseload(db, "init"))
+        fresh, db = databases(f"docket_fresh{n}", initialised=True), databases(f"docket_kill{n}", initialised=True)
         expected_schema = fresh.schema()
-        caseload(db, "import", "docket", str(path), kill=point)
+        caseload(db, "import", "docket", str(path), kill=point, batch_rows=KILL_BATCH)
         damaged += db.schema() != expected_schema
-        doc = ok(caseload(db, "import", "docket", str(path), "--format", "json"))
+        doc = ok(caseload(db, "import", "docket", str(path), "--format", "json", batch_rows=KILL_BATCH))
         assert doc["rows"] == KILL_ROWS and doc["imported"] + doc["unchanged"] == KILL_ROWS and doc["rejected"] == 0, point
         assert db.query("SELECT count(*) FROM docket_case") == [(KILL_ROWS,)], point
         assert db.query("SELECT count(*) FROM docket_person") == [(KILL_ROWS,)], point
         assert db.schema() == expected_schema, point
         assert db.query("SELECT count(*) FROM core_bulkload") == [(0,)], point
-        again = ok(caseload(db, "import", "docket", str(path), "--format", "json"))
+        again = ok(caseload(db, "import", "docket", str(path), "--format", "json", batch_rows=KILL_BATCH))
         assert (again["imported"], again["unchanged"]) == (0, KILL_ROWS), point
     assert damaged == len(KILL_POINTS)  # each kill did leave the indexes dropped: the checks above are not vacuous

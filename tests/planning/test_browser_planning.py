@@ -8,7 +8,7 @@ import re
 
 import pytest
 
-from tests.web.conftest import browser, narrow_page, page, screenshot, served, served_database, sign_in  # noqa: F401
+from tests.browser import screenshot, sign_in
 
 pytestmark = pytest.mark.slow
 

@@ -5,7 +5,7 @@ from __future__ import annotations
 
 import json
 
-from tests.web.conftest import cli, screenshot, sign_in
+from tests.browser import cli, screenshot, sign_in
 
 
 def test_anonymous_visitors_only_see_the_sign_in_page(served, page):

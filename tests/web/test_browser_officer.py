@@ -5,7 +5,7 @@ from __future__ import annotations
 
 import re
 
-from tests.web.conftest import screenshot, sign_in, sql
+from tests.browser import screenshot, sign_in, sql
 
 
 def _open_first_case(page, base):

@@ -13,7 +13,7 @@ import sqlite3
 
 import pytest
 
-from tests.web.conftest import PASSWORD, cli, screenshot, sign_in
+from tests.browser import PASSWORD, cli, screenshot, sign_in
 
 CODE = "ATL"
 USERNAME = "supervisor.atl"

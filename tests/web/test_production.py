@@ -13,7 +13,7 @@ import urllib.request
 
 import pytest
 
-from tests.web.conftest import CHROMIUM, CHROMIUM_FLAGS, require_chromium
+from tests.browser import CHROMIUM, CHROMIUM_FLAGS, require_chromium
 
 KEYS = {"CASELOAD_SECRET_KEY": "k" * 30 + "-production-test-secret-key-0123456789",
         "CASELOAD_AUDIT_KEY": "production-test-audit-key"}

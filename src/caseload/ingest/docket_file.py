@@ -10,7 +10,7 @@ same bytes). The file is written beside its destination and renamed into place a
 1. :func:`inspect` reads the whole file once and writes nothing: it checks the gzip stream is
    complete, that the content is text, and that the header names known columns including every
    required one. A file that fails is refused (:class:`~caseload.ingest.foia.RefusedFile`).
-2. :func:`do_import_docket` parses the rows and loads them in batches of :data:`BATCH_ROWS`,
+2. :func:`do_import_docket` parses the rows and loads them in batches of :func:`caseload.core.bulk.batch_rows`,
    each batch in one transaction (people, convictions, cases and the search index of names
    together), through ``executemany`` (SQLite) or ``COPY`` (PostgreSQL). A bad row is rejected
    with its line number and reason and the rest load. A row's key is (A-number, office, opened
@@ -41,8 +41,6 @@ from caseload.core.errors import Conflict, UsageError
 from caseload.docket import anumber
 from caseload.ingest.foia import RefusedFile, _looks_binary, _stream
 
-BATCH_ROWS = 50_000
-BULK_LOAD_MIN_ROWS = 50_000      # an import of this many rows into an empty docket drops the indexes meanwhile
 MAX_ERRORS_LISTED = 100
 _SNIFF_BYTES = 1 << 16
 _LOOKUP_CHUNK = 5_000            # parameters per IN (…) lookup
@@ -591,7 +589,10 @@ def _read_convictions(ins: Inspection, result: ImportResult) -> dict[str, list[t
 
 
 def _batches(ins: Inspection) -> Iterator[tuple[list[int], list[list[str]]]]:
-    """(line numbers, rows) of :data:`BATCH_ROWS` data rows at a time; line 1 is the header."""
+    """(line numbers, rows) of :func:`caseload.core.bulk.batch_rows` data rows at a time; line 1 is the header."""
+    from caseload.core import bulk
+
+    size = bulk.batch_rows()
     raw = gzip.open(ins.path, "rb") if ins.compressed else ins.path.open("rb")
     with io.TextIOWrapper(raw, encoding="utf-8", errors="replace", newline="") as fh:
         reader = csv.reader(fh)
@@ -601,7 +602,7 @@ def _batches(ins: Inspection) -> Iterator[tuple[list[int], list[list[str]]]]:
         for cells in reader:
             lines.append(reader.line_num)
             rows.append(cells)
-            if len(rows) >= BATCH_ROWS:
+            if len(rows) >= size:
                 yield lines, rows
                 lines, rows = [], []
         if rows:
@@ -785,7 +786,7 @@ def do_import_docket(ins: Inspection, *, convictions: Inspection | None = None, 
     empty = not dry_run and _docket_is_empty()
     loaded: set[str] | None = set() if empty else None   # A-numbers this run wrote (empty docket only)
     loader = (bulk.BulkLoader(["docket_person", "docket_case", "docket_conviction"], label="import docket")
-              if empty and ins.data_lines >= BULK_LOAD_MIN_ROWS else None)
+              if empty and ins.data_lines >= bulk.batch_rows() else None)  # a big import into an empty docket
     if loader:
         loader.__enter__()
     try:

@@ -40,8 +40,6 @@ from caseload.countries.names import to_alpha2
 
 MAX_PREAMBLE_LINES = 20          # the header must appear within the first lines
 MAX_ERRORS_LISTED = 100          # rejected rows listed in the result (all are counted)
-BATCH_ROWS = 50_000              # rows per transaction
-BULK_LOAD_MIN_ROWS = 50_000      # from this size on, indexes are dropped during the load and rebuilt once
 _CHUNK = 1 << 20
 _SNIFF_BYTES = 1 << 16
 _OFFICES_FILE = Path(__file__).resolve().parents[1] / "offices" / "data" / "offices.toml"
@@ -532,7 +530,8 @@ def do_import_extract(inspection: Inspection, *, actor=None, actor_label: str | 
                                                  "rows meanwhile; run the import again when it has finished") from None
         result.imported += len(batch)
 
-    loader = bulk.BulkLoader([kind.table], label=f"import:{kind.name}") if inspection.data_lines - len(existing) >= BULK_LOAD_MIN_ROWS else None
+    batch_rows = bulk.batch_rows()  # rows per transaction; from this many new rows on, indexes are dropped meanwhile
+    loader = bulk.BulkLoader([kind.table], label=f"import:{kind.name}") if inspection.data_lines - len(existing) >= batch_rows else None
     batch: list[tuple] = []
     seen = 0
     if loader:
@@ -551,7 +550,7 @@ def do_import_extract(inspection: Inspection, *, actor=None, actor_label: str | 
                 result.rejected += 1
                 if len(result.errors) < MAX_ERRORS_LISTED:
                     result.errors.append({"line": line, "reason": str(exc)})
-            if len(batch) >= BATCH_ROWS:
+            if len(batch) >= batch_rows:
                 flush(batch)
                 batch = []
             if progress and result.rows - seen >= 10_000:

@@ -1,4 +1,6 @@
-"""Browser-test fixtures: a served app on a database of its own and Debian's chromium.
+"""Browser-test fixtures (registered for the whole suite by tests/conftest.py, so the served app
+is built once per test process, whichever directory its tests are in) and helpers: a served app
+on a database of its own and Debian's chromium.
 
 The server runs `caseload serve` as its own process on a temporary SQLite file (or a temporary
 PostgreSQL database when the suite runs on PostgreSQL), filled by `caseload generate`. Under
@@ -13,10 +15,11 @@ import subprocess
 import sys
 import time
 import urllib.request
-import uuid
 from pathlib import Path
 
 import pytest
+
+from tests.processes import Database
 
 CHROMIUM = Path("/usr/bin/chromium")
 CHROMIUM_FLAGS = ["--headless", "--no-sandbox", "--disable-gpu", "--disable-quic", "--no-first-run",
@@ -39,19 +42,12 @@ def cli(url: str, *args: str, stdin: str | None = None) -> subprocess.CompletedP
 
 
 @pytest.fixture(scope="session")
-def served_database(tmp_path_factory):
-    env_url = os.environ.get("CASELOAD_DATABASE_URL", "")
-    if not env_url.startswith("postgres"):
-        yield f"sqlite:///{tmp_path_factory.mktemp('browser') / 'served.sqlite3'}"
-        return
-    import psycopg
-
-    name = f"caseload_browser_{uuid.uuid4().hex[:8]}"
-    with psycopg.connect(env_url, autocommit=True) as con:
-        con.execute(f'CREATE DATABASE "{name}"')
-    yield env_url.rsplit("/", 1)[0] + f"/{name}"
-    with psycopg.connect(env_url, autocommit=True) as con:
-        con.execute(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
+def served_database(tmp_path_factory, initialised_template):
+    """The served app's database: a copy of an initialised one (a SQLite file, or a PostgreSQL
+    database when the suite runs on PostgreSQL), dropped at the end."""
+    db = Database(tmp_path_factory.mktemp("browser"), "browser", template=initialised_template)
+    yield db.url
+    db.drop()
 
 
 @pytest.fixture(scope="session")
