@@ -5,6 +5,7 @@ import csv
 import datetime as dt
 import gzip
 import io
+import json
 from pathlib import Path
 
 import pytest
@@ -223,3 +224,25 @@ def test_import_killed_then_run_again_ends_with_exact_counts(tmp_path, databases
         again = ok(caseload(db, "import", "docket", str(path), "--format", "json", batch_rows=KILL_BATCH))
         assert (again["imported"], again["unchanged"]) == (0, KILL_ROWS), point
     assert damaged == len(KILL_POINTS)  # each kill did leave the indexes dropped: the checks above are not vacuous
+
+
+def test_batch_rows_setting_sets_the_transactions_of_an_import(tmp_path, databases, monkeypatch):
+    from caseload.core import bulk
+    from caseload.core.errors import ConfigurationError
+
+    db = databases("docket_batches", initialised=True)
+    path = write(tmp_path / "d.csv", [row(n) for n in range(250)])
+    doc = ok(caseload(db, "import", "docket", str(path), "--format", "json", batch_rows=100))
+    assert (doc["rows"], doc["imported"]) == (250, 250)
+    events = db.query("SELECT details FROM core_auditevent WHERE action = 'docket.batch_imported' ORDER BY id")
+    spans = [(d["first_line"], d["last_line"]) for d in (json.loads(e) if isinstance(e, str) else e for (e,) in events)]
+    assert spans == [(2, 101), (102, 201), (202, 251)]  # line 1 is the header
+
+    for value, expected in (("", 50_000), ("100", 100), (" 1000000 ", 1_000_000)):
+        monkeypatch.setenv("CASELOAD_BULK_BATCH_ROWS", value)
+        assert bulk.batch_rows() == expected
+    for bad in ("99", "1000001", "ten", "1e4"):
+        monkeypatch.setenv("CASELOAD_BULK_BATCH_ROWS", bad)
+        with pytest.raises(ConfigurationError) as refused:
+            bulk.batch_rows()
+        assert refused.value.code == "bad_setting" and "100 to 1,000,000" in refused.value.message

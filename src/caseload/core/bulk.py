@@ -28,7 +28,7 @@ from collections.abc import Callable, Iterable, Sequence
 from django.db import connection, transaction
 from django.db.utils import DatabaseError
 
-from caseload.core.errors import CaseloadError
+from caseload.core.errors import CaseloadError, ConfigurationError
 
 KILL_ENV = "CASELOAD_KILL_AT"
 BATCH_ENV = "CASELOAD_BULK_BATCH_ROWS"
@@ -67,7 +67,7 @@ def batch_rows() -> int:
     except ValueError:
         value = -1
     if not MIN_BATCH_ROWS <= value <= MAX_BATCH_ROWS:
-        raise CaseloadError("bad_setting", f"{BATCH_ENV}={raw!r}: expected a whole number from "
+        raise ConfigurationError("bad_setting", f"{BATCH_ENV}={raw!r}: expected a whole number from "
                                            f"{MIN_BATCH_ROWS:,} to {MAX_BATCH_ROWS:,}")
     return value
 
