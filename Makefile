@@ -1,5 +1,6 @@
 # Developer and CI entry points. `make help` lists the targets.
 
+SHELL := /bin/bash
 VENV ?= .venv
 PYTHON ?= python3
 SCALE ?= 0.1
@@ -40,15 +41,18 @@ demo: install ## create the database, generate demo data (SCALE, SEED), load pol
 	$(VENV)/bin/caseload snapshot take --history
 	$(VENV)/bin/caseload serve --host 127.0.0.1 --port 8000
 
-# Both runs always happen; the target fails if either fails (including pytest's
-# exit code 5, "no tests collected").
-test: install ## run the tests on SQLite, then on a throwaway PostgreSQL (PYTEST_ARGS)
-	@rc=0; \
-	echo "=== tests on SQLite ==="; \
-	env -u CASELOAD_DATABASE_URL $(PYTEST) || rc=$$?; \
-	echo "=== tests on PostgreSQL ==="; \
-	$(VENV)/bin/python scripts/with_postgres.py -- $(PYTEST) || { s=$$?; [ $$rc -ne 0 ] || rc=$$s; }; \
-	if [ $$rc -ne 0 ]; then echo "make test: FAILED (exit $$rc)" >&2; fi; \
+# The two runs go side by side (a line of each is prefixed [sqlite] or [postgresql]): each
+# waits in places (a served page, a started process) where the other can use the CPU. Both always
+# run to the end; the target fails if either fails (including pytest's exit code 5, "no tests
+# collected"). `make test-sqlite` and `make test-postgres` run one of them alone.
+test: install ## run the tests on SQLite and on a throwaway PostgreSQL, side by side (PYTEST_ARGS)
+	@set -o pipefail; rc=0; \
+	echo "=== tests on SQLite [sqlite] and on PostgreSQL [postgresql], side by side ==="; \
+	env -u CASELOAD_DATABASE_URL $(PYTEST) 2>&1 | sed -u 's/^/[sqlite] /' & sqlite=$$!; \
+	$(VENV)/bin/python scripts/with_postgres.py -- $(PYTEST) 2>&1 | sed -u 's/^/[postgresql] /' & postgresql=$$!; \
+	wait $$sqlite || rc=$$?; \
+	wait $$postgresql || { s=$$?; [ $$rc -ne 0 ] || rc=$$s; }; \
+	if [ $$rc -ne 0 ]; then echo "make test: FAILED (exit $$rc)" >&2; else echo "make test: both runs passed"; fi; \
 	exit $$rc
 
 test-sqlite: install ## run the tests on SQLite only
