@@ -166,13 +166,15 @@ def test_a_300_character_user_name_is_refused_before_any_write():
 
     with pytest.raises(UsageError) as refused:
         check_username("x" * 300)
-    assert refused.value.code == "invalid_username" and refused.value.exit_code == 2
+    assert refused.value.code == "username_too_long" and refused.value.exit_code == 2
     assert refused.value.message == "a user name is 300 characters long; at most 150 are allowed"
     assert check_username("  sam.lee@was ") == "sam.lee@was"
-    with pytest.raises(UsageError, match="must not be blank"):
+    with pytest.raises(UsageError, match="must not be blank") as blank:
         check_username("   ")
-    with pytest.raises(UsageError, match="user name 'a b'"):
+    assert blank.value.code == "username_required"
+    with pytest.raises(UsageError, match="user name 'a b'") as spaced:
         check_username("a b")
+    assert spaced.value.code == "invalid_username"
     assert User.objects.filter(username__startswith="xxx").count() == 0
 
 

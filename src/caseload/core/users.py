@@ -16,19 +16,7 @@ from caseload.core.access import office_id_of, officer_of, role_of
 from caseload.core.errors import Conflict, NotFound, UsageError
 from caseload.core.models import Account
 from caseload.core.permissions import ROLES
-
-USERNAME_MAX = 150  # Django's User.username
-
-
-def check_username(username: str) -> str:
-    name = (username or "").strip()
-    if not name:
-        raise UsageError("username_required", "a user needs a name")
-    if len(name) > USERNAME_MAX:
-        raise UsageError("username_too_long", f"a user name has at most {USERNAME_MAX} characters, got {len(name)}")
-    if any(c.isspace() for c in name):
-        raise UsageError("invalid_username", "a user name has no spaces")
-    return name
+from caseload.core.validation import check_username
 
 
 def check_password(password: str, *, user: User | None = None) -> None:

@@ -22,13 +22,17 @@ def check_text(value: str | None, *, what: str, max_length: int, code: str = "in
 
 
 def check_username(username: str | None) -> str:
-    """A login name Django's user model can store: 1 to 150 characters of letters, digits and
-    @ . + - _ (its own validator). Raises UsageError ``invalid_username``."""
+    """A login name Django's user model can store, stripped: 1 to 150 characters of letters,
+    digits and @ . + - _ (the model's own validator). Raises UsageError ``username_required``
+    (blank), ``username_too_long`` or ``invalid_username`` (another character, a space)."""
     from django.contrib.auth import get_user_model
     from django.core.exceptions import ValidationError
 
     field = get_user_model()._meta.get_field(get_user_model().USERNAME_FIELD)
-    name = check_text(username, what="a user name", max_length=field.max_length, code="invalid_username")
+    name = (username or "").strip()
+    if not name:
+        raise UsageError("username_required", "a user name must not be blank")
+    name = check_text(name, what="a user name", max_length=field.max_length, code="username_too_long")
     for validator in field.validators:
         try:
             validator(name)
