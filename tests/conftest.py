@@ -44,9 +44,13 @@ HEAVY_FIXTURES = {"served", "browser", "databases", "production_server"}  # real
 
 
 def _heavy_files_first(items) -> None:
-    """Put the files with slow tests or real processes first, keeping the order otherwise: the
-    parallel run hands out whole files in this order, so the long ones start early instead of
-    running alone at the end."""
-    heavy = {item.path for item in items
-             if item.get_closest_marker("slow") or HEAVY_FIXTURES & set(getattr(item, "fixturenames", ()))}
-    items.sort(key=lambda item: item.path not in heavy)
+    """Put the longest files first, keeping the order otherwise: those with real ``caseload``
+    processes on databases of their own (kills, backups), then those with other slow tests, a
+    served app or chromium. The parallel run hands out whole files in this order, so the long
+    ones start early instead of running alone at the end."""
+    rank: dict = {}
+    for item in items:
+        fixtures = set(getattr(item, "fixturenames", ()))
+        r = 0 if "databases" in fixtures else 1 if item.get_closest_marker("slow") or HEAVY_FIXTURES & fixtures else 2
+        rank[item.path] = min(rank.get(item.path, 2), r)
+    items.sort(key=lambda item: rank[item.path])
