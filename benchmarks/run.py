@@ -301,6 +301,10 @@ class Run:
     partial: bool
     results: dict = field(default_factory=dict)
     started: str = field(default_factory=lambda: dt.datetime.now(dt.UTC).isoformat(timespec="seconds"))
+    # Read when the run starts, leaving out the results file (each save rewrites it).
+    uncommitted_changes: bool = field(default_factory=lambda: any(
+        not line.endswith("benchmarks/results/latest.json")
+        for line in (_git("status", "--porcelain", "--untracked-files=no") or "").splitlines()))
 
     def problems(self) -> list[str]:
         lines = []
@@ -318,7 +322,7 @@ class Run:
     def save(self, *, finished: bool) -> None:
         document = {
             "commit": _git("rev-parse", "HEAD"),
-            "uncommitted_changes": bool(_git("status", "--porcelain", "--untracked-files=no")),
+            "uncommitted_changes": self.uncommitted_changes,
             "date": self.started,
             "finished": dt.datetime.now(dt.UTC).isoformat(timespec="seconds") if finished else None,
             "machine": {"python": platform.python_version(), "cpus": os.cpu_count(), "platform": platform.platform(),
