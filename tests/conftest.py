@@ -40,7 +40,7 @@ def pytest_collection_modifyitems(config, items):
         items[:] = [item for item in items if not item.get_closest_marker("postgres_only")]
 
 
-HEAVY_FIXTURES = {"served", "browser", "databases", "production_server"}  # real processes, a served app, chromium
+HEAVY_FIXTURES = {"served", "browser", "production_server"}  # a served app, chromium
 
 
 def _heavy_files_first(items) -> None:

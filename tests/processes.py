@@ -147,13 +147,14 @@ def initialised_template(tmp_path_factory):
 
 
 @pytest.fixture
-def databases(tmp_path, initialised_template):
+def databases(tmp_path, request):
     """``databases(name)``: a new, empty database; ``databases(name, initialised=True)``: a copy
-    of one ``caseload init`` made (the same schema and reference data)."""
+    of one ``caseload init`` made (the same schema and reference data; made on first use)."""
     made = []
 
     def make(name, initialised: bool = False):
-        made.append(Database(tmp_path, name, template=initialised_template if initialised else None))
+        template = request.getfixturevalue("initialised_template") if initialised else None
+        made.append(Database(tmp_path, name, template=template))
         return made[-1]
 
     yield make
