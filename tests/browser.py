@@ -41,6 +41,29 @@ def cli(url: str, *args: str, stdin: str | None = None) -> subprocess.CompletedP
                           capture_output=True, text=True, timeout=300, check=True)
 
 
+def start_server(args: list[str], *, probe: str, env: dict | None = None, stdout=subprocess.PIPE,
+                 timeout: float = 60) -> tuple[str, subprocess.Popen]:
+    """Start ``caseload ARGS serve`` on a free port of 127.0.0.1 and wait until ``probe``
+    answers: ``(base URL, process)``. Fails the test with the server's stderr if it exits or does
+    not answer within ``timeout`` seconds."""
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        port = s.getsockname()[1]
+    proc = subprocess.Popen([sys.executable, "-m", "caseload.cli", *args, "serve", "--port", str(port)], env=env,
+                            stdout=stdout, stderr=subprocess.PIPE, text=True)
+    base = f"http://127.0.0.1:{port}"
+    deadline = time.monotonic() + timeout
+    while True:
+        try:
+            urllib.request.urlopen(base + probe, timeout=2)
+            return base, proc
+        except OSError:
+            if proc.poll() is not None or time.monotonic() > deadline:
+                proc.kill()
+                pytest.fail(f"caseload serve did not start: {proc.stderr.read()[-3000:]}")
+            time.sleep(0.2)
+
+
 @pytest.fixture(scope="session")
 def served_database(tmp_path_factory, initialised_template):
     """The served app's database: a copy of an initialised one (a SQLite file, or a PostgreSQL
@@ -68,22 +91,7 @@ def served(served_database):
     }
     for role, spec in users.items():
         cli(url, "users", "add", spec["username"], "--role", role, *spec["args"], "--password-stdin", stdin=PASSWORD + "\n")
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        port = s.getsockname()[1]
-    proc = subprocess.Popen([sys.executable, "-m", "caseload.cli", "--database", url, "serve", "--port", str(port)],
-                            stdout=subprocess.DEVNULL, stderr=subprocess.PIPE, text=True)
-    base = f"http://127.0.0.1:{port}"
-    deadline = time.monotonic() + 30
-    while True:
-        try:
-            urllib.request.urlopen(base + "/accounts/login/", timeout=2)
-            break
-        except OSError:
-            if proc.poll() is not None or time.monotonic() > deadline:
-                proc.kill()
-                pytest.fail(f"caseload serve did not start: {proc.stderr.read()[-2000:]}")
-            time.sleep(0.2)
+    base, proc = start_server(["--database", url], probe="/accounts/login/", stdout=subprocess.DEVNULL)
     yield {"base": base, "generated": generated, "url": url, "users": users}
     proc.terminate()
     proc.wait(timeout=10)

@@ -6,7 +6,7 @@ import pytest
 
 # Fixtures for every directory, so each session-scoped one is built once per test process: real
 # caseload processes on databases of their own (tests.processes), the browser tests' served app
-# and chromium (tests.browser).
+# and its browser (tests.browser).
 pytest_plugins = ["tests.processes", "tests.browser"]
 
 
@@ -40,13 +40,13 @@ def pytest_collection_modifyitems(config, items):
         items[:] = [item for item in items if not item.get_closest_marker("postgres_only")]
 
 
-HEAVY_FIXTURES = {"served", "browser", "production_server"}  # a served app, chromium
+HEAVY_FIXTURES = {"served", "browser", "production_server"}  # a served app, the browser
 
 
 def _heavy_files_first(items) -> None:
     """Put the longest files first, keeping the order otherwise: those with real ``caseload``
     processes on databases of their own (kills, backups), then those with other slow tests, a
-    served app or chromium. The parallel run hands out whole files in this order, so the long
+    served app or the browser. The parallel run hands out whole files in this order, so the long
     ones start early instead of running alone at the end."""
     rank: dict = {}
     for item in items:

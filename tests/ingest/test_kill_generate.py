@@ -1,12 +1,6 @@
-"""Kill ``caseload generate`` (SIGKILL, no clean-up) at named points of the bulk load, then
-run the same command again: the counts are exact, the schema is identical to a freshly
-initialised database's and no row references a missing row.
-
-The processes are real ``caseload`` processes on a database of their own (a SQLite file, or a
-new PostgreSQL database on the test server); ``CASELOAD_KILL_AT`` makes a process kill itself at
-a point (``caseload.core.bulk.checkpoint``). The schema is read here with plain catalogue
-queries, independently of ``caseload doctor``.
-"""
+"""Kill ``caseload generate`` (SIGKILL, no clean-up) at named points of the bulk load, then run
+it again: the counts equal an uninterrupted generation's, the schema a fresh database's, and no
+row references a missing row. Processes and schema reads as in ``test_kill_import.py``."""
 
 from __future__ import annotations
 

@@ -5,15 +5,13 @@ from __future__ import annotations
 
 import json
 import os
-import socket
 import subprocess
 import sys
-import time
 import urllib.request
 
 import pytest
 
-from tests.browser import CHROMIUM, CHROMIUM_FLAGS, require_chromium
+from tests.browser import CHROMIUM, CHROMIUM_FLAGS, require_chromium, start_server
 
 KEYS = {"CASELOAD_SECRET_KEY": "k" * 30 + "-production-test-secret-key-0123456789",
         "CASELOAD_AUDIT_KEY": "production-test-audit-key"}
@@ -56,22 +54,7 @@ def production_server(tmp_path_factory):
     assert _caseload("generate", "--scale", "0.0005", "--seed", "2", "--weights-out", os.devnull, env=env).returncode == 0
     assert _caseload("users", "add", "analyst", "--role", "hq_analyst", "--password-stdin", env=env,
                      input="production-password-12\n").returncode == 0
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        port = s.getsockname()[1]
-    proc = subprocess.Popen([sys.executable, "-m", "caseload.cli", "serve", "--port", str(port)], env=env,
-                            stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
-    base = f"http://127.0.0.1:{port}"
-    deadline = time.monotonic() + 60
-    while True:
-        try:
-            urllib.request.urlopen(base + "/healthz", timeout=2)
-            break
-        except OSError:
-            if proc.poll() is not None or time.monotonic() > deadline:
-                proc.kill()
-                pytest.fail(f"gunicorn did not start: {proc.stderr.read()[-3000:]}")
-            time.sleep(0.3)
+    base, proc = start_server([], probe="/healthz", env=env)
     yield base, proc
     proc.terminate()
     proc.wait(timeout=20)
