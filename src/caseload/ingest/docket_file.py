@@ -567,11 +567,11 @@ class ImportResult:
                 "dry_run": self.dry_run, "seconds": self.seconds}
 
 
-def _read_convictions(ins: Inspection, result: ImportResult) -> dict[str, list[tuple]]:
+def _read_convictions(ins: Inspection, result: ImportResult, size: int) -> dict[str, list[tuple]]:
     """The convictions file as {A-number digits: [(line, CONVICTION_DB values)]}; bad rows rejected."""
     parser = Parser(ins.header, CONVICTION_COLUMNS)
     by_person: dict[str, list[tuple]] = {}
-    for lines, rows in _batches(ins):
+    for lines, rows in _batches(ins, size):
         bad: dict[int, str] = {}
         c = parser.columns_of(rows, bad)
         for i, (aggravated, severity) in enumerate(zip(c["aggravated_felony"], c["severity"], strict=True)):
@@ -588,11 +588,8 @@ def _read_convictions(ins: Inspection, result: ImportResult) -> dict[str, list[t
     return by_person
 
 
-def _batches(ins: Inspection) -> Iterator[tuple[list[int], list[list[str]]]]:
-    """(line numbers, rows) of :func:`caseload.core.bulk.batch_rows` data rows at a time; line 1 is the header."""
-    from caseload.core import bulk
-
-    size = bulk.batch_rows()
+def _batches(ins: Inspection, size: int) -> Iterator[tuple[list[int], list[list[str]]]]:
+    """(line numbers, rows) of ``size`` data rows at a time; line 1 is the header."""
     raw = gzip.open(ins.path, "rb") if ins.compressed else ins.path.open("rb")
     with io.TextIOWrapper(raw, encoding="utf-8", errors="replace", newline="") as fh:
         reader = csv.reader(fh)
@@ -671,6 +668,7 @@ def do_import_docket(ins: Inspection, *, convictions: Inspection | None = None, 
     started = time.perf_counter()
     label = actor_label or (actor.get_username() if actor is not None else "system")
     result = ImportResult(file=ins.path.name, dry_run=dry_run)
+    batch_rows = bulk.batch_rows()  # rows per transaction; an import of this many into an empty docket drops the indexes
     if not dry_run:
         bulk.restore_interrupted()
     parser = Parser(ins.header)
@@ -679,7 +677,7 @@ def do_import_docket(ins: Inspection, *, convictions: Inspection | None = None, 
     officer_rows = list(Officer.objects.exclude(external_id=None).values_list("id", "external_id", "office_id", "status"))
     officers = {pk: ext for pk, ext, _, _ in officer_rows}
     by_external = {ext: (pk, office, status) for pk, ext, office, status in officer_rows}
-    convicted = _read_convictions(convictions, result) if convictions else {}
+    convicted = _read_convictions(convictions, result, batch_rows) if convictions else {}
     file_a_numbers: set[str] = set()
 
     def plan(lines: list[int], c: dict[str, list], good: list[int], cur) -> tuple[list, list, list, list]:
@@ -786,11 +784,11 @@ def do_import_docket(ins: Inspection, *, convictions: Inspection | None = None, 
     empty = not dry_run and _docket_is_empty()
     loaded: set[str] | None = set() if empty else None   # A-numbers this run wrote (empty docket only)
     loader = (bulk.BulkLoader(["docket_person", "docket_case", "docket_conviction"], label="import docket")
-              if empty and ins.data_lines >= bulk.batch_rows() else None)  # a big import into an empty docket
+              if empty and ins.data_lines >= batch_rows else None)
     if loader:
         loader.__enter__()
     try:
-        for lines, rows in _batches(ins):
+        for lines, rows in _batches(ins, batch_rows):
             result.rows += len(rows)
             columns, good = parser.case_rows(lines, rows, result)
             if convicted:

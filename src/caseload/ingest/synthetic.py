@@ -285,16 +285,13 @@ class NamePools:
     def build(cls, seed: int, size: int = 1500) -> NamePools:
         from faker import Faker
 
-        fakers: dict[tuple[str, ...], Faker] = {}  # building one loads every provider of its locales: once per list
+        hispanic = Faker(["es_MX", "es_CO", "es_ES"])  # building one loads every provider of its locales
+        other = Faker(["en_US", "fr_FR", "pt_BR", "en_IN", "en_GB", "de_DE"])
 
-        def pool(locales: tuple[str, ...], method: str) -> np.ndarray:
-            if locales not in fakers:
-                fakers[locales] = Faker(list(locales))
-            fake = fakers[locales]
+        def pool(fake: Faker, method: str) -> np.ndarray:
             fake.seed_instance(seed)  # new generators: the same draws as a new instance
             return np.array(sorted({getattr(fake, method)() for _ in range(size)}), dtype=object)
 
-        hispanic, other = ("es_MX", "es_CO", "es_ES"), ("en_US", "fr_FR", "pt_BR", "en_IN", "en_GB", "de_DE")
         return cls(
             pool(hispanic, "first_name_male"), pool(hispanic, "first_name_female"), pool(hispanic, "last_name"),
             pool(other, "first_name_male"), pool(other, "first_name_female"), pool(other, "last_name"),
